@@ -1,0 +1,163 @@
+"""TextClassifier: a scikit-learn-like estimator over raw strings."""
+
+import dataclasses
+
+import numpy as np
+
+from textlstm import training
+from textlstm.config import Config
+from textlstm.data import Corpus
+from textlstm.errors import ConfigError, DataError, NotFittedError
+from textlstm.evaluation import evaluate_predictions
+from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
+from textlstm.labels import LabelSet
+from textlstm.model import build_model
+from textlstm.text import TextTokenizer, build_vocabulary
+
+
+class TextClassifier:
+    """An LSTM text classifier on raw strings.
+
+    Args:
+        config: a Config; defaults to ``Config()``.
+        **settings: Config fields overriding ``config``, e.g. ``TextClassifier(pooling="attention")``.
+
+    Fitted attributes:
+        classes_: label names; the columns of ``predict_proba``.
+        config_: the resolved Config (``max_length`` filled in from the data).
+        tokenizer_: the TextTokenizer (raw strings -> ids (batch, time)).
+        model_: the Keras model (ids (batch, time) -> probabilities (batch, classes)).
+        history_: per-epoch training metrics and ``best_epoch``.
+        vocabulary_report_: vocabulary size and token-length percentiles of the training texts.
+    """
+
+    def __init__(self, config=None, **settings):
+        config = config if config is not None else Config()
+        try:
+            self.config = dataclasses.replace(config, **settings)
+        except TypeError:
+            known = {field.name for field in dataclasses.fields(Config)}
+            unknown = sorted(set(settings) - known)
+            raise ConfigError(unknown[0], "unknown setting") from None
+
+    def fit(self, texts, labels, validation_data=None, verbose="auto"):
+        """Learn the vocabulary, the labels and the weights.
+
+        Args:
+            texts: sequence of str.
+            labels: sequence of str (several labels joined by ``config.label_delimiter`` or given as
+                lists for multi-label).
+            validation_data: ``(texts, labels)`` or a Corpus for early stopping; default: a stratified
+                ``config.validation_split`` of the training data.
+            verbose: Keras progress display ("auto", 0, 1 or 2).
+
+        Returns:
+            self.
+        """
+        config = self.config
+        texts = _as_texts(texts)
+        labels = list(labels)
+        if len(labels) != len(texts):
+            raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+        training.set_seed(config.seed)
+        label_set = LabelSet.fit(labels, config.task == "multi-label", config.label_delimiter)
+        targets = label_set.encode(labels)
+        if validation_data is None:
+            train_rows, validation_rows = training.split_validation(
+                targets, config.validation_split, config.seed, label_set.multi_label
+            )
+            validation_texts = [texts[i] for i in validation_rows]
+            validation_targets = targets[validation_rows]
+            texts = [texts[i] for i in train_rows]
+            targets = targets[train_rows]
+        else:
+            validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
+        report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count)
+        self.config_ = config.replace(max_length=report.resolve_max_length(config.max_length, config.max_length_cap))
+        self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length)
+        self.label_set_ = label_set
+        self.classes_ = np.array(label_set.classes)
+        self.vocabulary_report_ = report
+        self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
+        self.history_ = training.fit(
+            self.model_,
+            (self.tokenizer_.ragged_ids(texts), targets),
+            (self.tokenizer_.ragged_ids(validation_texts), validation_targets),
+            self.config_,
+            verbose=verbose,
+        )
+        return self
+
+    @staticmethod
+    def _encode_validation(label_set, validation_data):
+        if isinstance(validation_data, Corpus):
+            return _as_texts(validation_data.texts), label_set.encode(validation_data.labels, validation_data.where)
+        texts, labels = validation_data
+        return _as_texts(texts), label_set.encode(list(labels), lambda i: f"validation example {i}")
+
+    @property
+    def thresholds_(self):
+        """Decision threshold of each class (multi-label), shape (classes,)."""
+        self._check_fitted()
+        return np.array([self.config_.threshold_for(name) for name in self.label_set_.classes], dtype=np.float32)
+
+    def predict_proba(self, texts, batch_size=PREDICT_BATCH):
+        """Probabilities, shape (n, classes), columns in ``classes_`` order."""
+        self._check_fitted()
+        texts = _as_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        dataset = training.make_dataset(self.tokenizer_.ragged_ids(texts), batch_size=batch_size)
+        return self.model_.predict(dataset, verbose=0)
+
+    def predict(self, texts, batch_size=PREDICT_BATCH):
+        """Predicted labels, shape (n,); multi-label predictions joined by the delimiter."""
+        decided = self.label_set_.decide(self.predict_proba(texts, batch_size), self.thresholds_)
+        return np.array(self.label_set_.decode(decided), dtype=object)
+
+    def evaluate(self, texts, labels, where=None):
+        """Metrics (accuracy, macro-F1, per class, confusion matrix) of predictions on labelled texts.
+
+        Args:
+            where: ``where(i)`` names example ``i`` in errors about unknown labels.
+        """
+        self._check_fitted()
+        true = self.label_set_.encode(list(labels), where)
+        predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_)
+        return evaluate_predictions(self.label_set_, true, predicted)
+
+    def score(self, texts, labels):
+        """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``."""
+        return self.evaluate(texts, labels)["accuracy"]
+
+    def export(self, path, force=False, files=None):
+        """Write the export directory (SavedModel + textlstm.json + model.keras); see ``textlstm.export``."""
+        self._check_fitted()
+        return write_export(path, self.tokenizer_, self.model_, self.config_, self.label_set_, force, files)
+
+    @classmethod
+    def from_keras(cls, path):
+        """A fitted classifier from a ``model.keras`` that textlstm wrote (``textlstm.json`` beside it)."""
+        tokenizer, model, config, label_set = load_keras_model(path)
+        classifier = cls(config)
+        classifier.config_ = config
+        classifier.tokenizer_ = tokenizer
+        classifier.model_ = model
+        classifier.label_set_ = label_set
+        classifier.classes_ = np.array(label_set.classes)
+        return classifier
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise NotFittedError("This TextClassifier is not fitted yet; call fit(texts, labels) first.")
+
+
+def _as_texts(texts):
+    """A list of str; anything else raises DataError naming the first bad item."""
+    if isinstance(texts, str):
+        raise DataError("texts: expected a sequence of strings, got one string")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise DataError(f"texts[{index}]: expected str, got {type(text).__name__}")
+    return texts

@@ -1,0 +1,203 @@
+"""One typed, frozen configuration for tokenizer, model, task and training.
+
+Every field has a default, a help text (the CLI turns each field into an option) and is validated
+once, in ``__post_init__``. The resolved configuration is saved as JSON beside every model.
+"""
+
+import dataclasses
+import json
+import math
+import tomllib
+import typing
+from pathlib import Path
+
+from textlstm.errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+Tokenizer = typing.Literal["auto", "word", "char"]
+Encoder = typing.Literal["lstm", "gru"]
+Pooling = typing.Literal["last", "max", "mean", "attention", "max+mean"]
+Task = typing.Literal["single-label", "multi-label"]
+EarlyStoppingMetric = typing.Literal["macro_f1", "loss"]
+ClassWeight = typing.Literal["none", "balanced"]
+
+
+def _field(default, help):
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """All settings of a textlstm classifier. Build with keywords; invalid values raise ConfigError."""
+
+    # Text -> token ids.
+    tokenizer: Tokenizer = _field(
+        "auto",
+        "auto: CJK characters are tokens and other text is split into words; word: lower-cased "
+        "words without punctuation; char: every non-space character is a token.",
+    )
+    max_tokens: int = _field(20000, "Largest vocabulary, counting the padding and out-of-vocabulary ids.")
+    min_count: int = _field(1, "Keep only tokens seen at least this many times in the training texts.")
+    max_length: typing.Optional[int] = _field(
+        None,
+        "Tokens kept per text (longer texts are truncated at the end). Default: the 95th percentile "
+        "of training lengths, at most --max-length-cap.",
+    )
+    max_length_cap: int = _field(256, "Upper bound for the automatic --max-length.")
+    # Model.
+    embedding_dim: int = _field(128, "Size of each token's embedding vector (features per time step).")
+    encoder: Encoder = _field("lstm", "Recurrent layer type.")
+    num_layers: int = _field(1, "Number of stacked recurrent layers.")
+    units: int = _field(64, "Hidden size of each recurrent layer (per direction).")
+    bidirectional: bool = _field(True, "Run each recurrent layer forwards and backwards and concatenate.")
+    dropout: float = _field(0.3, "Dropout rate on embeddings, between recurrent layers and before the output.")
+    pooling: Pooling = _field(
+        "max",
+        "How the (batch, time, features) sequence becomes one vector per text: the final state, a "
+        "masked max or mean over time, additive attention, or max and mean concatenated.",
+    )
+    attention_units: int = _field(64, "Hidden size of the additive attention scorer (pooling=attention).")
+    # Task.
+    task: Task = _field("single-label", "single-label: one class per text (softmax); multi-label: any number (sigmoid).")
+    label_delimiter: str = _field("|", "Separates labels of one text in the label column (multi-label).")
+    threshold: float = _field(0.5, "Probability at or above which a label is predicted (multi-label).")
+    label_thresholds: typing.Tuple[typing.Tuple[str, float], ...] = _field(
+        (), "Per-label thresholds overriding --threshold, as LABEL=VALUE (multi-label)."
+    )
+    # Training.
+    epochs: int = _field(10, "Maximum number of passes over the training data.")
+    batch_size: int = _field(64, "Texts per training step.")
+    learning_rate: float = _field(1e-3, "Adam learning rate.")
+    clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
+    early_stopping: EarlyStoppingMetric = _field(
+        "macro_f1", "Validation metric that early stopping watches; the best epoch's weights are kept."
+    )
+    patience: int = _field(3, "Epochs without improvement before training stops.")
+    validation_split: float = _field(
+        0.1, "Fraction of the training data held out (stratified) when no validation data is given."
+    )
+    class_weight: ClassWeight = _field("none", "balanced: weight classes inversely to their frequency (single-label).")
+    seed: int = _field(42, "Seed for weights, shuffling and the validation split; same seed, same CPU metrics.")
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            _check_type(field, getattr(self, field.name))
+        _at_least("max_tokens", self.max_tokens, 3)
+        _at_least("min_count", self.min_count, 1)
+        if self.max_length is not None:
+            _at_least("max_length", self.max_length, 1)
+        _at_least("max_length_cap", self.max_length_cap, 1)
+        for name in ("embedding_dim", "num_layers", "units", "attention_units", "epochs", "batch_size"):
+            _at_least(name, getattr(self, name), 1)
+        _at_least("patience", self.patience, 0)
+        _in_range("dropout", self.dropout, 0.0, 1.0, closed_high=False)
+        _in_range("threshold", self.threshold, 0.0, 1.0)
+        _in_range("validation_split", self.validation_split, 0.0, 1.0, closed_low=False, closed_high=False)
+        for name in ("learning_rate", "clipnorm"):
+            if not _positive(getattr(self, name)):
+                raise ConfigError(name, f"expected a number > 0, got {getattr(self, name)!r}")
+        if not self.label_delimiter or self.label_delimiter.isspace():
+            raise ConfigError("label_delimiter", f"expected a non-blank string, got {self.label_delimiter!r}")
+        if self.class_weight == "balanced" and self.task == "multi-label":
+            raise ConfigError("class_weight", "'balanced' applies to single-label tasks only")
+        for label, value in self.label_thresholds:
+            _in_range("label_thresholds", value, 0.0, 1.0, what=f"threshold of {label!r}")
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied and validated."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """Plain JSON-ready values (tuples become lists)."""
+        values = dataclasses.asdict(self)
+        values["label_thresholds"] = {label: value for label, value in self.label_thresholds}
+        return values
+
+    @classmethod
+    def from_dict(cls, values, source="config"):
+        """Build from ``to_dict`` output or a TOML table; unknown keys raise ConfigError naming ``source``."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown setting in {source} (known: {', '.join(sorted(known))})")
+        values = dict(values)
+        if "label_thresholds" in values:
+            values["label_thresholds"] = parse_label_thresholds(values["label_thresholds"])
+        return cls(**values)
+
+    @classmethod
+    def from_toml(cls, path):
+        """Read a flat TOML file of settings, e.g. ``units = 128``."""
+        path = Path(path)
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("config", f"{path}: no such file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError("config", f"{path}: not valid TOML ({error})") from None
+        return cls.from_dict(values, source=str(path))
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def threshold_for(self, label):
+        """The multi-label decision threshold of ``label``."""
+        return dict(self.label_thresholds).get(label, self.threshold)
+
+
+def parse_label_thresholds(value):
+    """``{"a": 0.3}``, ``[("a", 0.3)]`` or ``["a=0.3"]`` -> ``(("a", 0.3),)``, sorted by label."""
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for item in value:
+            if isinstance(item, str):
+                label, sep, number = item.rpartition("=")
+                if not sep or not label:
+                    raise ConfigError("label_thresholds", f"expected LABEL=VALUE, got {item!r}")
+                try:
+                    pairs.append((label, float(number)))
+                except ValueError:
+                    raise ConfigError("label_thresholds", f"expected a number after '=', got {item!r}") from None
+            else:
+                pairs.append(tuple(item))
+    return tuple(sorted((str(label), float(number)) for label, number in pairs))
+
+
+def _positive(value):
+    return math.isfinite(value) and value > 0
+
+
+def _check_type(field, value):
+    expected = field.type
+    if typing.get_origin(expected) is typing.Literal:
+        choices = typing.get_args(expected)
+        if value not in choices:
+            raise ConfigError(field.name, f"expected one of {', '.join(choices)}; got {value!r}")
+        return
+    if typing.get_origin(expected) is typing.Union:  # Optional[int]
+        if value is None:
+            return
+        expected = int
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if typing.get_origin(expected) is tuple:
+        return
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(field.name, f"expected {expected.__name__}, got {value!r}")
+
+
+def _at_least(name, value, low):
+    if value < low:
+        raise ConfigError(name, f"expected an integer >= {low}, got {value!r}")
+
+
+def _in_range(name, value, low, high, closed_low=True, closed_high=True, what="value"):
+    above = value >= low if closed_low else value > low
+    below = value <= high if closed_high else value < high
+    if not (math.isfinite(value) and above and below):
+        left = "[" if closed_low else "("
+        right = "]" if closed_high else ")"
+        raise ConfigError(name, f"expected {what} in {left}{low}, {high}{right}, got {value!r}")

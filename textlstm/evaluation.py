@@ -1,0 +1,76 @@
+"""Metrics with scikit-learn, and their readable tables."""
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+def evaluate_predictions(label_set, true, predicted):
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    Args:
+        label_set: LabelSet naming the columns.
+        true, predicted: indicator arrays, shape (n, classes).
+
+    Returns:
+        A JSON-ready dict. Single-label: ``confusion_matrix[i][j]`` counts texts of class ``i``
+        predicted as ``j``. Multi-label: ``accuracy`` is the exact-match ratio and the matrix is one
+        2x2 ``[[tn, fp], [fn, tp]]`` per class.
+    """
+    true = np.asarray(true, dtype=bool)
+    predicted = np.asarray(predicted, dtype=bool)
+    columns = list(range(len(label_set.classes)))
+    if label_set.multi_label:
+        y_true, y_pred = true.astype(int), predicted.astype(int)
+        matrix = skm.multilabel_confusion_matrix(y_true, y_pred).tolist()
+    else:
+        y_true, y_pred = true.argmax(axis=1), predicted.argmax(axis=1)
+        matrix = skm.confusion_matrix(y_true, y_pred, labels=columns).tolist()
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=columns, zero_division=0
+    )
+    return {
+        "examples": int(len(true)),
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "macro_f1": float(skm.f1_score(y_true, y_pred, labels=columns, average="macro", zero_division=0)),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(label_set.classes)
+        },
+        "classes": list(label_set.classes),
+        "multi_label": label_set.multi_label,
+        "confusion_matrix": matrix,
+    }
+
+
+def format_report(report):
+    """The metrics of ``evaluate_predictions`` as plain-text tables."""
+    classes = report["classes"]
+    width = max(12, *(len(name) for name in classes)) + 2
+    lines = [
+        f"examples   {report['examples']}",
+        f"accuracy   {report['accuracy']:.4f}",
+        f"macro-F1   {report['macro_f1']:.4f}",
+        "",
+        f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
+    ]
+    for name, row in report["per_class"].items():
+        lines.append(
+            f"{name:<{width}}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}{row['support']:>10}"
+        )
+    lines.append("")
+    if report["multi_label"]:
+        lines.append(f"{'class':<{width}}{'tn':>8}{'fp':>8}{'fn':>8}{'tp':>8}")
+        for name, ((tn, fp), (fn, tp)) in zip(classes, report["confusion_matrix"]):
+            lines.append(f"{name:<{width}}{tn:>8}{fp:>8}{fn:>8}{tp:>8}")
+    else:
+        cell = max(7, *(len(name) + 1 for name in classes))
+        lines.append("confusion matrix (rows: true class, columns: predicted)")
+        lines.append(" " * width + "".join(f"{name:>{cell}}" for name in classes))
+        for name, row in zip(classes, report["confusion_matrix"]):
+            lines.append(f"{name:<{width}}" + "".join(f"{count:>{cell}}" for count in row))
+    return "\n".join(lines)

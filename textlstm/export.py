@@ -1,0 +1,226 @@
+"""Write a self-contained SavedModel (raw strings in, probabilities and labels out) and load one.
+
+An export directory is a SavedModel that ``tf.saved_model.load`` reads without textlstm:
+
+    DIR/saved_model.pb, variables/, assets/   signatures ``serving_default`` and ``metadata``
+    DIR/textlstm.json                         schema version, resolved config, labels, vocabulary size
+    DIR/model.keras                           the same model (text -> probabilities) to train further
+
+``serving_default(text: tf.string [batch])`` returns ``probabilities`` [batch, classes] (columns in
+``classes`` order), ``label`` tf.string [batch] (several labels joined by the delimiter for
+multi-label), ``score`` [batch] (the highest probability) and, for the attention head,
+``attention`` [batch, time]. ``metadata()`` returns ``{"textlstm_json": <the JSON above>}``.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from textlstm import __version__
+from textlstm.config import SCHEMA_VERSION, Config
+from textlstm.errors import ExportError
+from textlstm.labels import LabelSet
+from textlstm.model import split_text_model, text_model, with_attention
+
+METADATA_FILE = "textlstm.json"
+KERAS_FILE = "model.keras"
+PREDICT_BATCH = 256
+
+
+def export_metadata(config, label_set, vocabulary_size):
+    """The JSON-ready description stored in and beside every export."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "textlstm_version": __version__,
+        "config": config.to_dict(),
+        "labels": label_set.to_dict(),
+        "thresholds": [config.threshold_for(name) for name in label_set.classes],
+        "vocabulary_size": vocabulary_size,
+    }
+
+
+def serving_function(tokenizer, model, label_set, thresholds):
+    """A tf.function: text (batch,) -> {probabilities, label, score[, attention]}."""
+    network = with_attention(model)
+    classes = tf.constant(list(label_set.classes))
+    thresholds = tf.constant(thresholds, dtype=tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serve(text):
+        outputs = network(tokenizer(text), training=False)
+        if not isinstance(outputs, dict):
+            outputs = {"probabilities": outputs}
+        probabilities = outputs["probabilities"]  # (batch, classes)
+        if label_set.multi_label:
+            chosen = tf.ragged.boolean_mask(
+                tf.broadcast_to(classes, tf.shape(probabilities)), probabilities >= thresholds
+            )
+            label = tf.strings.reduce_join(chosen, axis=1, separator=label_set.delimiter)
+        else:
+            label = tf.gather(classes, tf.argmax(probabilities, axis=1))
+        return {**outputs, "label": label, "score": tf.reduce_max(probabilities, axis=1)}
+
+    return serve, network
+
+
+def write_export(path, tokenizer, model, config, label_set, force=False, files=None):
+    """Write an export directory atomically: build it in a temporary sibling, then rename.
+
+    Args:
+        path: the export directory to create.
+        tokenizer, model: a TextTokenizer and its ids -> probabilities model.
+        config: the resolved Config.
+        label_set: LabelSet of the model's output columns.
+        force: replace an existing textlstm export at ``path``.
+        files: extra {file name: JSON-ready value} written beside (metrics, history).
+
+    Raises:
+        ExportError: ``path`` exists and ``force`` is false, or exists and is not a textlstm export.
+    """
+    path = Path(path)
+    _check_writable(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = export_metadata(config, label_set, len(tokenizer.vocabulary))
+    text = json.dumps(metadata, indent=2, ensure_ascii=False)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary.chmod(0o777 & ~umask)  # mkdtemp's 0700 would make the export private
+    try:
+        serve, network = serving_function(tokenizer, model, label_set, metadata["thresholds"])
+
+        @tf.function(input_signature=[])
+        def describe():
+            return {"textlstm_json": tf.constant(text)}
+
+        archive = keras.export.ExportArchive()
+        archive.track(tokenizer)
+        archive.track(network)
+        archive.add_endpoint("serving_default", serve)
+        archive.add_endpoint("metadata", describe)
+        archive.write_out(str(temporary), verbose=False)
+        (temporary / METADATA_FILE).write_text(text, encoding="utf-8")
+        text_model(tokenizer, model).save(temporary / KERAS_FILE)
+        for name, value in (files or {}).items():
+            (temporary / name).write_text(json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
+        _replace(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return path
+
+
+def _check_writable(path, force):
+    if not path.exists():
+        return
+    if not force:
+        raise ExportError(f"{path}: already exists; pass --force to overwrite it")
+    if not (path.is_dir() and ((path / METADATA_FILE).is_file() or not any(path.iterdir()))):
+        raise ExportError(f"{path}: exists and is not a textlstm export; refusing to overwrite it")
+
+
+def _replace(temporary, path):
+    if not path.exists():
+        temporary.rename(path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    path.rename(old / path.name)
+    temporary.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_metadata(path):
+    """The parsed ``textlstm.json`` of an export (or of a directory holding a model.keras)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ExportError(f"{path}: no such export directory")
+    file = path / METADATA_FILE
+    if not file.is_file():
+        raise ExportError(f"{path}: not a textlstm export (no {METADATA_FILE})")
+    try:
+        metadata = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ExportError(f"{file}: not valid JSON ({error})") from None
+    if metadata.get("schema_version") != SCHEMA_VERSION:
+        raise ExportError(
+            f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads {SCHEMA_VERSION}"
+        )
+    return metadata
+
+
+def load_keras_model(path):
+    """A ``model.keras`` written by textlstm -> (tokenizer, model, config, label_set).
+
+    The config and labels come from ``textlstm.json`` in the same directory.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    metadata = read_metadata(path.parent)
+    try:
+        full = keras.saving.load_model(path)
+    except (ValueError, OSError) as error:
+        raise ExportError(f"{path}: not a Keras model file ({str(error).splitlines()[0]})") from None
+    tokenizer, model = split_text_model(full)
+    return tokenizer, model, Config.from_dict(metadata["config"]), LabelSet.from_dict(metadata["labels"])
+
+
+class Predictor:
+    """Predictions from an export directory, through its ``serving_default`` signature only.
+
+    Args:
+        path: an export directory written by textlstm.
+
+    Attributes:
+        classes_: label names, the columns of ``predict_proba``.
+        config: the resolved Config the model was trained with.
+        metadata: the parsed ``textlstm.json``.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.metadata = read_metadata(self.path)
+        self.config = Config.from_dict(self.metadata["config"])
+        self.label_set = LabelSet.from_dict(self.metadata["labels"])
+        self.classes_ = np.array(self.label_set.classes)
+        try:
+            self._signature = tf.saved_model.load(str(self.path)).signatures["serving_default"]
+        except (OSError, KeyError, ValueError) as error:
+            raise ExportError(f"{self.path}: cannot load the SavedModel ({str(error).splitlines()[0]})") from None
+
+    def predict_outputs(self, texts, batch_size=PREDICT_BATCH):
+        """Run the signature in batches. Returns {"probabilities" (n, classes), "label" (n,), "score" (n,)}."""
+        texts = list(texts)
+        parts = {"probabilities": [], "label": [], "score": []}
+        for start in range(0, len(texts), batch_size):
+            outputs = self._signature(text=tf.constant(texts[start : start + batch_size], dtype=tf.string))
+            for name in parts:
+                parts[name].append(outputs[name].numpy())
+        if not texts:
+            return {
+                "probabilities": np.zeros((0, len(self.classes_)), np.float32),
+                "label": np.array([], dtype=object),
+                "score": np.zeros(0, np.float32),
+            }
+        result = {name: np.concatenate(values) for name, values in parts.items()}
+        result["label"] = np.array([label.decode("utf-8") for label in result["label"]], dtype=object)
+        return result
+
+    def predict_proba(self, texts, batch_size=PREDICT_BATCH):
+        """Probabilities, shape (n, classes), columns in ``classes_`` order."""
+        return self.predict_outputs(texts, batch_size)["probabilities"]
+
+    def predict(self, texts, batch_size=PREDICT_BATCH):
+        """Predicted label strings, shape (n,)."""
+        return self.predict_outputs(texts, batch_size)["label"]
+
+
+def load(path):
+    """Open an export directory for prediction: ``textlstm.load(DIR).predict(["some text"])``."""
+    return Predictor(path)

@@ -1,0 +1,89 @@
+"""Pooling heads that honour the padding mask.
+
+Keras's ``GlobalAveragePooling1D`` respects masks and is used as is for ``mean``; its
+``GlobalMaxPooling1D`` ignores them, so padded positions (zeros after the RNN) can win the max.
+These two layers close that gap. Both take ``mask`` explicitly: (batch, time) bool, True on tokens.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def _lowest(dtype):
+    """The most negative finite value of ``dtype``: masked positions never win a max or softmax."""
+    return float(np.finfo(keras.backend.standardize_dtype(dtype)).min)
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Maximum over time of each feature, over unmasked steps only.
+
+    Input shape: (batch, time, features); mask (batch, time), True where there is a token.
+    Output shape: (batch, features).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.max(inputs, axis=1)
+        keep = ops.expand_dims(ops.cast(mask, "bool"), axis=-1)  # (batch, time, 1)
+        return ops.max(ops.where(keep, inputs, _lowest(inputs.dtype)), axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class AttentionPooling(keras.layers.Layer):
+    """Additive (Bahdanau) attention over time steps, returning the pooled vector and the weights.
+
+    ``score_t = v · tanh(W h_t + b)``; ``a = softmax(score)`` over unmasked steps (exactly 0 on
+    padding); ``pooled = sum_t a_t h_t``.
+
+    Args:
+        units: hidden size of the scorer (rows of ``W``'s output).
+
+    Input shape: (batch, time, features); mask (batch, time), True where there is a token.
+    Output shapes: pooled (batch, features) and weights (batch, time).
+    """
+
+    def __init__(self, units=64, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.kernel = self.add_weight(name="kernel", shape=(features, self.units), initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.score_vector = self.add_weight(name="score_vector", shape=(self.units,), initializer="glorot_uniform")
+
+    def call(self, inputs, mask=None):
+        hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)  # (batch, time, units)
+        scores = ops.sum(hidden * self.score_vector, axis=-1)  # (batch, time)
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+            scores = ops.where(mask, scores, _lowest(scores.dtype))
+        weights = ops.softmax(scores, axis=-1)
+        if mask is not None:
+            weights = weights * ops.cast(mask, weights.dtype)
+        pooled = ops.sum(ops.expand_dims(weights, -1) * inputs, axis=1)  # (batch, features)
+        return pooled, weights
+
+    def compute_mask(self, inputs, mask=None):
+        return [None, None]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2]), (input_shape[0], input_shape[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units)
+        return config

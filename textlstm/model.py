@@ -1,0 +1,97 @@
+"""Build the classifier, token ids -> probabilities, from a Config.
+
+    token_ids (batch, time) int64, 0 = padding
+    -> Embedding                              (batch, time, embedding_dim), mask = ids != 0
+    -> [LSTM|GRU], optionally Bidirectional,  (batch, time, units or 2*units), ``num_layers`` deep,
+       each given the mask explicitly
+    -> pooling head                           (batch, features)
+    -> Dense softmax (single-label) or sigmoid (multi-label)   (batch, classes)
+"""
+
+import keras
+
+from textlstm.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from textlstm.text import TextTokenizer
+
+ATTENTION_LAYER = "attention_pooling"
+
+
+def build_model(config, vocabulary_size, num_classes):
+    """Args:
+        config: a Config.
+        vocabulary_size: number of ids, padding and OOV included.
+        num_classes: width of the output.
+
+    Returns:
+        A functional ``keras.Model`` named ``textlstm``: (batch, time) int64 -> (batch, classes).
+    """
+    token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
+    mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
+    x = keras.layers.Embedding(vocabulary_size, config.embedding_dim, name="embedding")(token_ids)
+    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
+    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
+    for index in range(1, config.num_layers + 1):
+        is_last = index == config.num_layers
+        layer = recurrent(
+            config.units,
+            return_sequences=not (is_last and config.pooling == "last"),
+            name=f"{config.encoder}_{index}",
+        )
+        if config.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{config.encoder}_{index}")
+        x = layer(x, mask=mask)
+        if not is_last:
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}")(x)
+    x = _pool(config, x, mask)
+    x = keras.layers.Dropout(config.dropout, name="pooled_dropout")(x)
+    activation = "softmax" if config.task == "single-label" else "sigmoid"
+    probabilities = keras.layers.Dense(num_classes, activation=activation, name="probabilities")(x)
+    return keras.Model(token_ids, probabilities, name="textlstm")
+
+
+def _pool(config, sequence, mask):
+    """(batch, time, features) -> (batch, features) with the configured head; ``last`` is the RNN's own."""
+    if config.pooling == "last":
+        return sequence
+    if config.pooling == "attention":
+        pooled, _ = AttentionPooling(config.attention_units, name=ATTENTION_LAYER)(sequence, mask=mask)
+        return pooled
+    heads = {
+        "max": lambda: MaskedGlobalMaxPooling1D(name="max_pooling")(sequence, mask=mask),
+        "mean": lambda: keras.layers.GlobalAveragePooling1D(name="mean_pooling")(sequence, mask=mask),
+    }
+    if config.pooling == "max+mean":
+        return keras.layers.Concatenate(name="max_mean_pooling")([heads["max"](), heads["mean"]()])
+    return heads[config.pooling]()
+
+
+def with_attention(model):
+    """The same model, returning ``{"probabilities", "attention"}`` when it has an attention head.
+
+    Returns:
+        A ``keras.Model`` sharing ``model``'s layers: (batch, time) -> {"probabilities": (batch, classes),
+        "attention": (batch, time)}; or ``model`` itself for other heads.
+    """
+    names = {layer.name for layer in model.layers}
+    if ATTENTION_LAYER not in names:
+        return model
+    _, weights = model.get_layer(ATTENTION_LAYER).output
+    return keras.Model(model.inputs, {"probabilities": model.outputs[0], "attention": weights})
+
+
+def text_model(tokenizer, model):
+    """Raw strings -> probabilities: ``model`` behind ``tokenizer``, saved as ``model.keras``.
+
+    Input shape: (batch,) tf.string. Output shape: (batch, classes).
+    """
+    text = keras.Input(shape=(), dtype="string", name="text")
+    return keras.Model(text, model(tokenizer(text)), name="textlstm_text")
+
+
+def split_text_model(full):
+    """Inverse of ``text_model``: (tokenizer, ids -> probabilities model)."""
+    tokenizers = [layer for layer in full.layers if isinstance(layer, TextTokenizer)]
+    models = [layer for layer in full.layers if isinstance(layer, keras.Model)]
+    if len(tokenizers) != 1 or len(models) != 1:
+        raise ValueError("not a textlstm text model (expected one TextTokenizer and one inner model)")
+    return tokenizers[0], models[0]

@@ -1,0 +1,150 @@
+"""Raw text -> token ids, in the TensorFlow graph, identical in training and in the export.
+
+Tokenization uses core TF string ops only (RE2 regular expressions), so a stock TF Serving binary
+runs the exported model. Three modes:
+
+- ``word``: lower-case, drop apostrophes, turn other punctuation and symbols into spaces, split on
+  whitespace. ``"Don't stop!"`` -> ``["dont", "stop"]``.
+- ``auto``: as ``word``, and every CJK character (Han, Hiragana, Katakana, Hangul) becomes its own
+  token, so ``"我爱NLP"`` -> ``["我", "爱", "nlp"]``.
+- ``char``: lower-case; every non-space character is a token, punctuation included.
+
+Ids: 0 is padding, 1 the out-of-vocabulary token ``[UNK]``, 2.. the vocabulary by falling count.
+"""
+
+import collections
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+PADDING_ID = 0
+OOV_ID = 1
+_CJK = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
+_COUNT_BATCH = 4096
+
+
+def standardize(texts, mode):
+    """Normalize texts so that tokens are separated by whitespace.
+
+    Args:
+        texts: tf.string tensor, shape (batch,).
+        mode: ``"auto"``, ``"word"`` or ``"char"``.
+
+    Returns:
+        tf.string tensor, shape (batch,).
+    """
+    texts = tf.strings.lower(texts, encoding="utf-8")
+    if mode == "char":
+        return tf.strings.regex_replace(texts, r"(\S)", r"\1 ")
+    texts = tf.strings.regex_replace(texts, r"['’]", "")
+    texts = tf.strings.regex_replace(texts, r"[\p{P}\p{S}]", " ")
+    if mode == "auto":
+        texts = tf.strings.regex_replace(texts, _CJK, r" \1 ")
+    return texts
+
+
+def tokenize(texts, mode):
+    """Split texts into tokens: tf.string (batch,) -> tf.RaggedTensor of tf.string (batch, None)."""
+    return tf.strings.split(standardize(tf.convert_to_tensor(texts, tf.string), mode))
+
+
+@dataclasses.dataclass(frozen=True)
+class VocabularyReport:
+    """What ``build_vocabulary`` saw: sizes and token-length percentiles of the training texts."""
+
+    vocabulary: list
+    distinct_tokens: int
+    length_percentiles: dict  # {50: n, 95: n, 100: n} tokens per text
+
+    def resolve_max_length(self, max_length, cap):
+        """``max_length`` if given, else the 95th percentile of lengths, at least 1 and at most ``cap``."""
+        if max_length is not None:
+            return max_length
+        return int(min(max(self.length_percentiles[95], 1), cap))
+
+
+def build_vocabulary(texts, mode, max_tokens, min_count):
+    """Count tokens over ``texts`` in batches and keep the most frequent.
+
+    Args:
+        texts: a sequence of str.
+        max_tokens: vocabulary size limit including the padding and OOV ids.
+        min_count: drop tokens seen fewer times.
+
+    Returns:
+        VocabularyReport; its ``vocabulary`` is ordered by count (descending), then token, and
+        excludes the padding and OOV entries that ``TextTokenizer`` adds.
+    """
+    counts = collections.Counter()
+    lengths = []
+    for start in range(0, len(texts), _COUNT_BATCH):
+        tokens = tokenize(list(texts[start : start + _COUNT_BATCH]), mode)
+        lengths.append(tokens.row_lengths().numpy())
+        unique, _, batch_counts = tf.unique_with_counts(tokens.flat_values)
+        counts.update(dict(zip(unique.numpy().tolist(), batch_counts.numpy().tolist())))
+    lengths = np.concatenate(lengths) if lengths else np.zeros(1, dtype=np.int64)
+    kept = sorted(
+        ((token, count) for token, count in counts.items() if count >= min_count),
+        key=lambda item: (-item[1], item[0]),
+    )[: max_tokens - 2]
+    return VocabularyReport(
+        vocabulary=[token.decode("utf-8") for token, _ in kept],
+        distinct_tokens=len(counts),
+        length_percentiles={p: int(np.ceil(np.percentile(lengths, p))) for p in (50, 95, 100)},
+    )
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class TextTokenizer(keras.layers.Layer):
+    """Raw strings -> token ids, right-padded to the batch's longest text (at most ``max_length``).
+
+    Built on ``keras.layers.TextVectorization`` over ``standardize``'s output. A text with no
+    tokens (empty, only punctuation) becomes a single OOV id, never an all-padding row.
+
+    Args:
+        mode: ``"auto"``, ``"word"`` or ``"char"`` (see the module docstring).
+        vocabulary: list of tokens for ids 2, 3, ...
+        max_length: tokens kept per text; longer texts are truncated at the end.
+
+    Input shape: (batch,) tf.string.
+    Output shape: (batch, time) int64, ``1 <= time <= max_length``; 0 marks padding.
+    """
+
+    def __init__(self, mode="auto", vocabulary=(), max_length=256, **kwargs):
+        super().__init__(trainable=False, **kwargs)
+        self.mode = mode
+        self.max_length = int(max_length)
+        self.vectorizer = keras.layers.TextVectorization(
+            standardize=None, split="whitespace", vocabulary=list(vocabulary), ragged=True
+        )
+        self.built = True  # no weights of its own; the vocabulary is fixed at construction
+
+    @property
+    def vocabulary(self):
+        """All tokens by id: ``["", "[UNK]", ...]``."""
+        return [str(token) for token in self.vectorizer.get_vocabulary()]
+
+    def ragged_ids(self, texts):
+        """Token ids without padding: tf.string (batch,) -> int64 RaggedTensor (batch, None), every row >= 1 id."""
+        ids = self.vectorizer(standardize(tf.convert_to_tensor(texts, tf.string), self.mode))
+        ids = ids[:, : self.max_length]
+        empty = tf.equal(ids.row_lengths(), 0)  # (batch,)
+        filler = tf.RaggedTensor.from_row_lengths(
+            tf.fill([tf.reduce_sum(tf.cast(empty, tf.int64))], tf.constant(OOV_ID, tf.int64)),
+            tf.cast(empty, tf.int64),
+        )
+        return tf.concat([ids, filler], axis=1)
+
+    def call(self, texts):
+        return self.ragged_ids(texts).to_tensor(default_value=PADDING_ID)
+
+    def compute_output_spec(self, texts):
+        return keras.KerasTensor((texts.shape[0], None), dtype="int64")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(mode=self.mode, vocabulary=self.vocabulary[2:], max_length=self.max_length)
+        config.pop("trainable", None)
+        return config
