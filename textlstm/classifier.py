@@ -28,6 +28,7 @@ class TextClassifier:
         tokenizer_: the TextTokenizer (raw strings -> ids (batch, time)).
         model_: the Keras model (ids (batch, time) -> probabilities (batch, classes)).
         history_: per-epoch training metrics and ``best_epoch``.
+        validation_report_: metrics of the kept weights on the validation data.
         vocabulary_report_: vocabulary size and token-length percentiles of the training texts.
     """
 
@@ -85,6 +86,9 @@ class TextClassifier:
             (self.tokenizer_.ragged_ids(validation_texts), validation_targets),
             self.config_,
             verbose=verbose,
+        )
+        self.validation_report_ = evaluate_predictions(
+            label_set, validation_targets, label_set.decide(self.predict_proba(validation_texts), self.thresholds_)
         )
         return self
 

@@ -66,8 +66,8 @@ class Config:
         (), "Per-label thresholds overriding --threshold, as LABEL=VALUE (multi-label)."
     )
     # Training.
-    epochs: int = _field(10, "Maximum number of passes over the training data.")
-    batch_size: int = _field(64, "Texts per training step.")
+    epochs: int = _field(20, "Maximum number of passes over the training data.")
+    batch_size: int = _field(32, "Texts per training step.")
     learning_rate: float = _field(1e-3, "Adam learning rate.")
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
     early_stopping: EarlyStoppingMetric = _field(

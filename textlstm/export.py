@@ -25,6 +25,7 @@ import tensorflow as tf
 from textlstm import __version__
 from textlstm.config import SCHEMA_VERSION, Config
 from textlstm.errors import ExportError
+from textlstm.evaluation import evaluate_predictions
 from textlstm.labels import LabelSet
 from textlstm.model import split_text_model, text_model, with_attention
 
@@ -84,7 +85,7 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
         ExportError: ``path`` exists and ``force`` is false, or exists and is not a textlstm export.
     """
     path = Path(path)
-    _check_writable(path, force)
+    check_writable(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = export_metadata(config, label_set, len(tokenizer.vocabulary))
     text = json.dumps(metadata, indent=2, ensure_ascii=False)
@@ -116,7 +117,9 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
     return path
 
 
-def _check_writable(path, force):
+def check_writable(path, force):
+    """Raise ExportError unless an export may be written at ``path`` (absent, or a textlstm export and ``force``)."""
+    path = Path(path)
     if not path.exists():
         return
     if not force:
@@ -219,6 +222,16 @@ class Predictor:
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted label strings, shape (n,)."""
         return self.predict_outputs(texts, batch_size)["label"]
+
+    def evaluate(self, texts, labels, where=None):
+        """Metrics of the export's predictions on labelled texts (see ``evaluate_predictions``).
+
+        Args:
+            where: ``where(i)`` names example ``i`` in errors about labels unknown to the model.
+        """
+        true = self.label_set.encode(list(labels), where)
+        predicted = self.label_set.decide(self.predict_proba(texts), self.metadata["thresholds"])
+        return evaluate_predictions(self.label_set, true, predicted)
 
 
 def load(path):

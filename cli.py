@@ -1,0 +1,269 @@
+"""The ``textlstm`` command line: parse options, call the library, print. No ML code here.
+
+    textlstm train [--train FILE] [--dev FILE] [--test FILE] [--output DIR] [options]
+    textlstm evaluate DIR --test FILE
+    textlstm predict DIR [TEXT...] [--input FILE] [--format jsonl|csv] [--top-k K]
+    textlstm export MODEL.keras --output DIR
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import csv  # noqa: E402
+import dataclasses  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+import typing  # noqa: E402
+
+import click  # noqa: E402
+
+import textlstm  # noqa: E402
+from textlstm.config import Config, parse_label_thresholds  # noqa: E402
+from textlstm.data import FORMATS, corpus_from_lines, read_corpus, read_texts  # noqa: E402
+from textlstm.datasets import sample_path  # noqa: E402
+from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
+from textlstm.evaluation import format_report  # noqa: E402
+from textlstm.export import check_writable  # noqa: E402
+from textlstm.files import write_text_atomically  # noqa: E402
+from textlstm.labels import LabelSet  # noqa: E402
+
+
+def _option_name(field):
+    return "--" + field.replace("_", "-")
+
+
+class Commands(click.Group):
+    """Turns library errors into one-line CLI errors: exit 2 for bad options, 1 for bad data."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            hint = "'--config'" if error.field == "config" else f"'{_option_name(error.field)}'"
+            raise click.BadParameter(error.message, param_hint=hint) from None
+        except TextlstmError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(textlstm.__version__, prog_name="textlstm")
+def main():
+    """LSTM text classifiers: labelled text in, a self-contained TensorFlow SavedModel out."""
+
+
+def config_options(command):
+    """Add one option per Config field (default None: unset options leave the file's or default value)."""
+    for field in reversed(dataclasses.fields(Config)):
+        name = _option_name(field.name)
+        help = f"{field.metadata['help']} [default: {_show_default(field.default)}]"
+        if field.type is bool:
+            option = click.option(f"{name}/--no-{name[2:]}", field.name, default=None, help=help)
+        elif typing.get_origin(field.type) is typing.Literal:
+            option = click.option(name, field.name, type=click.Choice(typing.get_args(field.type)), help=help)
+        elif field.name == "label_thresholds":
+            option = click.option(
+                "--label-threshold", field.name, multiple=True, metavar="LABEL=VALUE", help=help
+            )
+        else:
+            kind = int if typing.get_origin(field.type) is typing.Union else field.type
+            option = click.option(name, field.name, type=kind, help=help)
+        command = option(command)
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="TOML file of settings (e.g. units = 128); options given on the command line override it.",
+    )(command)
+
+
+def _show_default(value):
+    if value is None:
+        return "automatic"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if value != () else "none"
+
+
+def resolve_config(config_file, values):
+    """Config defaults, then the TOML file, then the options that were given."""
+    base = Config.from_toml(config_file) if config_file else Config()
+    overrides = {name: value for name, value in values.items() if value is not None and value != ()}
+    if "label_thresholds" in overrides:
+        overrides["label_thresholds"] = parse_label_thresholds(overrides["label_thresholds"])
+    return base.replace(**overrides)
+
+
+def _config_values(kwargs):
+    names = {field.name for field in dataclasses.fields(Config)}
+    return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+
+
+existing_file = click.Path(exists=True, dir_okay=False)
+
+
+@main.command()
+@click.option("--train", "train_file", type=existing_file, help="Labelled training file (.csv, .tsv, .jsonl). Default: the embedded sample data.")
+@click.option("--dev", "dev_file", type=existing_file, help="Labelled validation file for early stopping. Default: a stratified split of --train.")
+@click.option("--test", "test_file", type=existing_file, help="Labelled test file, evaluated once after training.")
+@click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create: a SavedModel with model.keras, metrics and config beside it.")
+@click.option("--text-column", default="text", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the text.")
+@click.option("--label-column", default="label", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the label.")
+@click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@config_options
+def train(train_file, dev_file, test_file, output, text_column, label_column, force, quiet, config_file, **kwargs):
+    """Train a classifier, evaluate it and write the export directory."""
+    config = resolve_config(config_file, _config_values(kwargs))
+    if train_file is None:
+        train_file = str(sample_path("train"))
+        test_file = test_file or str(sample_path("test"))
+        click.echo(f"No --train given: using the embedded sample data ({train_file}).")
+    columns = {"text_column": text_column, "label_column": label_column}
+    train_corpus = read_corpus(train_file, **columns)
+    dev_corpus = read_corpus(dev_file, **columns) if dev_file else None
+    test_corpus = read_corpus(test_file, **columns) if test_file else None
+    label_set = LabelSet.fit(train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_file)
+    for corpus in (dev_corpus, test_corpus):
+        if corpus is not None:
+            label_set.encode(corpus.labels, corpus.where)
+    check_writable(output, force)
+    _echo_data(train_corpus, label_set, config)
+    classifier = textlstm.TextClassifier(config).fit(
+        train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=0 if quiet else "auto"
+    )
+    _echo_model(classifier, dev_file)
+    metrics = {"validation": classifier.validation_report_}
+    click.echo("\nValidation\n" + format_report(classifier.validation_report_))
+    if test_corpus is not None:
+        metrics["test"] = classifier.evaluate(test_corpus.texts, test_corpus.labels, test_corpus.where)
+        click.echo(f"\nTest ({test_file})\n" + format_report(metrics["test"]))
+    classifier.export(output, force=force, files={"metrics.json": metrics, "history.json": classifier.history_})
+    example = (test_corpus or train_corpus).texts[0]
+    click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, metrics.json, history.json).")
+    click.echo(f"Predict with:\n  textlstm predict {shlex.quote(output)} {shlex.quote(example)}")
+
+
+def _echo_data(corpus, label_set, config):
+    targets = label_set.encode(corpus.labels, corpus.where)
+    counts = ", ".join(f"{name}: {int(n)}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
+    click.echo(f"Training data: {corpus.path}: {len(corpus)} texts, {len(label_set.classes)} classes ({counts})")
+    click.echo(f"Task: {config.task}; tokenizer: {config.tokenizer}")
+
+
+def _echo_model(classifier, dev_file):
+    report = classifier.vocabulary_report_
+    config = classifier.config_
+    click.echo(
+        f"Vocabulary: {len(classifier.tokenizer_.vocabulary)} ids ({report.distinct_tokens} distinct tokens seen, "
+        f"min count {config.min_count}, max tokens {config.max_tokens})"
+    )
+    lengths = report.length_percentiles
+    source = "set by --max-length" if classifier.config.max_length else f"95th percentile, cap {config.max_length_cap}"
+    click.echo(
+        f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
+        f"95th percentile {lengths[95]}, longest {lengths[100]})"
+    )
+    click.echo(
+        f"Validation: {dev_file or f'{config.validation_split:.0%} stratified split of the training data'}; "
+        f"best epoch {classifier.history_['best_epoch']} of {len(classifier.history_['loss'])}; "
+        f"{classifier.model_.count_params():,} parameters"
+    )
+
+
+@main.command()
+@click.argument("export_dir", type=click.Path())
+@click.option("--test", "test_file", type=existing_file, required=True, help="Labelled file to evaluate on.")
+@click.option("--text-column", default="text", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the text.")
+@click.option("--label-column", default="label", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the label.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Also save the metrics as JSON to this file.")
+def evaluate(export_dir, test_file, text_column, label_column, output):
+    """Evaluate an export directory on a labelled file."""
+    predictor = textlstm.load(export_dir)
+    corpus = read_corpus(test_file, text_column=text_column, label_column=label_column)
+    report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where)
+    click.echo(f"Test ({test_file})\n" + format_report(report))
+    if output:
+        write_text_atomically(output, json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(f"\nMetrics saved to {output}")
+
+
+@main.command()
+@click.argument("export_dir", type=click.Path())
+@click.argument("texts", nargs=-1)
+@click.option("--input", "input_file", type=click.Path(dir_okay=False, allow_dash=True), help="Texts to classify: .txt (one per line), .csv/.tsv or .jsonl; - for stdin. Default: TEXT arguments, else stdin.")
+@click.option("--input-format", type=click.Choice(FORMATS), help="Format of --input. Default: from its extension.")
+@click.option("--text-column", default="text", show_default=True, help="Column (CSV/TSV) or field (JSONL) of --input holding the text.")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True, help="Output format.")
+@click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels to list per text, most probable first.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write predictions to this file instead of stdout.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Texts per call of the model.")
+def predict(export_dir, texts, input_file, input_format, text_column, output_format, top_k, output, batch_size):
+    """Classify texts with an export directory."""
+    predictor = textlstm.load(export_dir)
+    if texts and input_file:
+        raise click.UsageError("give TEXT arguments or --input, not both")
+    if texts:
+        corpus = corpus_from_lines(texts, source="arguments")
+    elif input_file and input_file != "-":
+        corpus = read_texts(input_file, text_column=text_column, format=input_format)
+    elif input_file == "-" or not sys.stdin.isatty():
+        corpus = corpus_from_lines(sys.stdin, source="<stdin>")
+    else:
+        raise click.UsageError("nothing to classify: give TEXT arguments, --input FILE, or pipe texts to stdin")
+    outputs = predictor.predict_outputs(corpus.texts, batch_size=batch_size)
+    rows = _prediction_rows(corpus.texts, outputs, predictor.classes_, min(top_k, len(predictor.classes_)))
+    text = _format_rows(rows, output_format)
+    if output:
+        write_text_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _prediction_rows(texts, outputs, classes, top_k):
+    order = (-outputs["probabilities"]).argsort(axis=1, kind="stable")[:, :top_k]
+    for text, label, score, probabilities, top in zip(
+        texts, outputs["label"], outputs["score"], outputs["probabilities"], order
+    ):
+        yield {
+            "text": text,
+            "label": label,
+            "score": round(float(score), 6),
+            "top_k": [{"label": str(classes[j]), "probability": round(float(probabilities[j]), 6)} for j in top],
+        }
+
+
+def _format_rows(rows, output_format):
+    rows = list(rows)
+    if output_format == "jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    top_k = len(rows[0]["top_k"]) if rows else 0
+    header = ["text", "label", "score"]
+    for rank in range(1, top_k + 1):
+        header += [f"label_{rank}", f"probability_{rank}"]
+    writer.writerow(header)
+    for row in rows:
+        cells = [row["text"], row["label"], row["score"]]
+        for item in row["top_k"]:
+            cells += [item["label"], item["probability"]]
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+@main.command(name="export")
+@click.argument("model_file", type=existing_file)
+@click.option("--output", type=click.Path(file_okay=False), required=True, help="Export directory to create.")
+@click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
+def export_command(model_file, output, force):
+    """Write an export directory from a model.keras that textlstm saved (textlstm.json beside it)."""
+    classifier = textlstm.TextClassifier.from_keras(model_file)
+    classifier.export(output, force=force)
+    click.echo(f"Export written to {output}/")
+
+
+if __name__ == "__main__":
+    main()

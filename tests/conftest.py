@@ -1,0 +1,43 @@
+"""Tiny corpora a reader can check by hand, and fitted models shared across tests (fits are slow)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+# Two topics, English and Chinese; every text has a word that gives its class away.
+TEXTS = [
+    "the cat sat on the mat",
+    "a small cat purrs",
+    "my cat sleeps all day",
+    "cats chase mice",
+    "the dog barks loudly",
+    "a big dog runs",
+    "my dog fetches the ball",
+    "dogs guard the house",
+    "小猫在睡觉",
+    "我的猫很可爱",
+    "小狗在叫",
+    "我的狗很大",
+]
+LABELS = ["cat", "cat", "cat", "cat", "dog", "dog", "dog", "dog", "cat", "cat", "dog", "dog"]
+
+# Small, fast settings that still overfit TEXTS.
+FAST = dict(embedding_dim=16, units=8, epochs=40, learning_rate=0.02, dropout=0.0, batch_size=4, patience=40)
+
+
+@pytest.fixture(scope="session")
+def fitted():
+    """A TextClassifier with an attention head fitted on TEXTS, validated on TEXTS."""
+    from textlstm import TextClassifier
+
+    return TextClassifier(pooling="attention", **FAST).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+
+
+@pytest.fixture(scope="session")
+def exported(fitted, tmp_path_factory):
+    """The export directory of ``fitted``."""
+    path = tmp_path_factory.mktemp("exports") / "model"
+    fitted.export(path)
+    return path

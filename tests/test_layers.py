@@ -1,0 +1,96 @@
+"""Masked pooling layers against NumPy references, padding invariance, and Keras's layer harness."""
+
+import keras
+import numpy as np
+import pytest
+from keras.src.testing import TestCase
+
+from textlstm.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+
+RNG = np.random.default_rng(0)
+# (batch=3, time=5, features=4); real lengths 5, 2, 1 (padding at the end).
+INPUTS = RNG.normal(size=(3, 5, 4)).astype("float32")
+MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], dtype=bool)
+
+
+def numpy_masked_max(x, mask):
+    return np.stack([x[i, mask[i]].max(axis=0) for i in range(len(x))])
+
+
+def numpy_attention(x, mask, kernel, bias, vector):
+    pooled, weights = [], np.zeros(mask.shape, dtype="float32")
+    for i in range(len(x)):
+        h = x[i, mask[i]]  # (length, features)
+        scores = np.tanh(h @ kernel + bias) @ vector
+        a = np.exp(scores - scores.max())
+        a /= a.sum()
+        weights[i, : len(a)] = a
+        pooled.append(a @ h)
+    return np.stack(pooled), weights
+
+
+def test_masked_max_matches_numpy_and_ignores_padding_values():
+    layer = MaskedGlobalMaxPooling1D()
+    expected = numpy_masked_max(INPUTS, MASK)
+    np.testing.assert_allclose(layer(INPUTS, mask=MASK), expected, atol=1e-6)
+    # Padded positions hold huge values: the output must not change.
+    loud = np.where(MASK[..., None], INPUTS, 1e4).astype("float32")
+    np.testing.assert_allclose(layer(loud, mask=MASK), expected, atol=1e-6)
+
+
+def test_keras_mean_pooling_honours_the_mask():
+    expected = np.stack([INPUTS[i, MASK[i]].mean(axis=0) for i in range(3)])
+    np.testing.assert_allclose(keras.layers.GlobalAveragePooling1D()(INPUTS, mask=MASK), expected, atol=1e-6)
+
+
+def test_attention_matches_numpy_and_weights_sum_to_one_on_tokens():
+    layer = AttentionPooling(units=6)
+    pooled, weights = layer(INPUTS, mask=MASK)
+    kernel, bias, vector = (w.numpy() for w in layer.weights)
+    expected_pooled, expected_weights = numpy_attention(INPUTS, MASK, kernel, bias, vector)
+    np.testing.assert_allclose(pooled, expected_pooled, atol=1e-5)
+    np.testing.assert_allclose(weights, expected_weights, atol=1e-6)
+    np.testing.assert_allclose(weights.numpy().sum(axis=1), 1.0, atol=1e-6)
+    assert np.all(weights.numpy()[~MASK] == 0.0)
+
+
+def test_attention_ignores_padding_values_and_extra_padding():
+    layer = AttentionPooling(units=6)
+    pooled, weights = layer(INPUTS, mask=MASK)
+    loud = np.where(MASK[..., None], INPUTS, 1e4).astype("float32")
+    np.testing.assert_allclose(layer(loud, mask=MASK)[0], pooled, atol=1e-6)
+    longer = np.concatenate([INPUTS, np.zeros((3, 3, 4), "float32")], axis=1)
+    longer_mask = np.concatenate([MASK, np.zeros((3, 3), bool)], axis=1)
+    pooled_longer, weights_longer = layer(longer, mask=longer_mask)
+    np.testing.assert_allclose(pooled_longer, pooled, atol=1e-6)
+    np.testing.assert_allclose(weights_longer[:, :5], weights, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [MaskedGlobalMaxPooling1D(name="m"), AttentionPooling(units=3, name="a")])
+def test_get_config_round_trip(layer):
+    rebuilt = layer.__class__.from_config(layer.get_config())
+    assert rebuilt.get_config() == layer.get_config()
+
+
+class KerasHarnessTest(TestCase):
+    """Keras's own checks: serialization, masking support, training and mixed precision."""
+
+    def test_masked_max(self):
+        self.run_layer_test(
+            MaskedGlobalMaxPooling1D,
+            init_kwargs={},
+            input_shape=(2, 5, 4),
+            expected_output_shape=(2, 4),
+            expected_num_trainable_weights=0,
+            supports_masking=True,
+        )
+
+    def test_attention(self):
+        self.run_layer_test(
+            AttentionPooling,
+            init_kwargs={"units": 3},
+            input_shape=(2, 5, 4),
+            expected_output_shape=((2, 4), (2, 5)),
+            expected_num_trainable_weights=3,
+            supports_masking=True,
+        )
