@@ -21,7 +21,7 @@ import typing  # noqa: E402
 import click  # noqa: E402
 
 import textlstm  # noqa: E402
-from textlstm.config import Config, parse_label_thresholds  # noqa: E402
+from textlstm.config import Config  # noqa: E402
 from textlstm.data import FORMATS, corpus_from_lines, read_corpus, read_texts  # noqa: E402
 from textlstm.datasets import sample_path  # noqa: E402
 from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
@@ -91,8 +91,6 @@ def resolve_config(config_file, values):
     """Config defaults, then the TOML file, then the options that were given."""
     base = Config.from_toml(config_file) if config_file else Config()
     overrides = {name: value for name, value in values.items() if value is not None and value != ()}
-    if "label_thresholds" in overrides:
-        overrides["label_thresholds"] = parse_label_thresholds(overrides["label_thresholds"])
     return base.replace(**overrides)
 
 

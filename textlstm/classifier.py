@@ -116,6 +116,7 @@ class TextClassifier:
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted labels, shape (n,); multi-label predictions joined by the delimiter."""
+        self._check_fitted()
         decided = self.label_set_.decide(self.predict_proba(texts, batch_size), self.thresholds_)
         return np.array(self.label_set_.decode(decided), dtype=object)
 

@@ -81,6 +81,8 @@ class Config:
     seed: int = _field(42, "Seed for weights, shuffling and the validation split; same seed, same CPU metrics.")
 
     def __post_init__(self):
+        # Accept {label: value}, pairs or "LABEL=VALUE" strings; store sorted pairs.
+        object.__setattr__(self, "label_thresholds", parse_label_thresholds(self.label_thresholds))
         for field in dataclasses.fields(self):
             _check_type(field, getattr(self, field.name))
         _at_least("max_tokens", self.max_tokens, 3)
@@ -121,9 +123,6 @@ class Config:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(unknown[0], f"unknown setting in {source} (known: {', '.join(sorted(known))})")
-        values = dict(values)
-        if "label_thresholds" in values:
-            values["label_thresholds"] = parse_label_thresholds(values["label_thresholds"])
         return cls(**values)
 
     @classmethod

@@ -1,0 +1,67 @@
+"""TextClassifier behaves like a scikit-learn estimator on raw strings."""
+
+import numpy as np
+import pytest
+
+from conftest import FAST, LABELS, TEXTS
+from textlstm import TextClassifier
+from textlstm.errors import ConfigError, DataError, NotFittedError
+
+
+def test_overfits_a_tiny_corpus(fitted):
+    assert fitted.score(TEXTS, LABELS) == 1.0
+    assert fitted.validation_report_["accuracy"] == 1.0
+    assert list(fitted.predict(TEXTS)) == LABELS
+
+
+def test_probability_columns_follow_classes(fitted):
+    probabilities = fitted.predict_proba(TEXTS)
+    assert probabilities.shape == (len(TEXTS), 2)
+    assert list(fitted.classes_) == ["cat", "dog"]
+    np.testing.assert_array_equal(fitted.classes_[probabilities.argmax(axis=1)], fitted.predict(TEXTS))
+
+
+def test_a_text_does_not_depend_on_its_batch(fitted):
+    texts = TEXTS + ["", "a much longer text about a cat that sits and sleeps and purrs all day long"]
+    together = fitted.predict_proba(texts)
+    alone = np.concatenate([fitted.predict_proba([text]) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(fitted.predict_proba(texts, batch_size=3), together, atol=1e-5)
+
+
+def test_fit_returns_self_and_resolves_max_length():
+    classifier = TextClassifier(**dict(FAST, epochs=1))
+    assert classifier.fit(TEXTS, LABELS, verbose=0) is classifier
+    assert classifier.config.max_length is None
+    assert classifier.config_.max_length == 6  # 95th percentile of the training texts' lengths
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError, match="not fitted yet; call fit"):
+        TextClassifier().predict(["x"])
+
+
+def test_unknown_setting():
+    with pytest.raises(ConfigError, match="^colour: unknown setting$"):
+        TextClassifier(colour="red")
+
+
+def test_bad_inputs():
+    classifier = TextClassifier(**dict(FAST, epochs=1))
+    with pytest.raises(DataError, match="one string"):
+        classifier.fit("just one text", ["a"])
+    with pytest.raises(DataError, match=r"texts\[1\]: expected str, got int"):
+        classifier.fit(["a", 3], ["x", "y"])
+    with pytest.raises(DataError, match="12 texts but 2 labels"):
+        classifier.fit(TEXTS, ["x", "y"])
+    with pytest.raises(DataError, match="validation example 1: label 'bird' was not seen in training"):
+        classifier.fit(TEXTS, LABELS, validation_data=(["a", "b"], ["cat", "bird"]))
+
+
+def test_multi_label():
+    texts = ["cat", "dog", "cat and dog", "a dog with a cat", "bird", "cat bird"]
+    labels = ["cat", "dog", "cat|dog", "cat|dog", "bird", "bird|cat"]
+    classifier = TextClassifier(task="multi-label", **FAST).fit(texts, labels, validation_data=(texts, labels), verbose=0)
+    assert list(classifier.classes_) == ["bird", "cat", "dog"]
+    assert list(classifier.predict(texts)) == labels[:5] + ["bird|cat"]
+    assert classifier.score(texts, labels) == 1.0

@@ -1,0 +1,52 @@
+"""Config validation messages, TOML and JSON round trips."""
+
+import json
+
+import pytest
+
+from textlstm.config import Config
+from textlstm.errors import ConfigError
+
+
+def test_defaults_are_valid_and_round_trip_through_json():
+    config = Config(label_thresholds=(("b", 0.3), ("a", 0.7)))
+    again = Config.from_dict(json.loads(config.to_json()))
+    assert again == config
+    assert again.threshold_for("a") == 0.7 and again.threshold_for("zzz") == 0.5
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"units": 0}, "units: expected an integer >= 1, got 0"),
+        ({"units": 2.5}, "units: expected int, got 2.5"),
+        ({"pooling": "min"}, "pooling: expected one of last, max, mean, attention, max\\+mean; got 'min'"),
+        ({"dropout": 1.0}, "dropout: expected value in \\[0.0, 1.0\\), got 1.0"),
+        ({"validation_split": 0}, "validation_split: expected value in \\(0.0, 1.0\\), got 0"),
+        ({"learning_rate": -1.0}, "learning_rate: expected a number > 0, got -1.0"),
+        ({"bidirectional": "yes"}, "bidirectional: expected bool, got 'yes'"),
+        ({"task": "multi-label", "class_weight": "balanced"}, "class_weight: 'balanced' applies to single-label"),
+        ({"label_thresholds": (("a", 2.0),)}, "label_thresholds: expected threshold of 'a' in \\[0.0, 1.0\\]"),
+    ],
+)
+def test_invalid_values_name_the_field(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        Config(**settings)
+
+
+def test_config_is_frozen():
+    with pytest.raises(AttributeError):
+        Config().units = 3
+
+
+def test_toml(tmp_path):
+    path = tmp_path / "settings.toml"
+    path.write_text('units = 32\npooling = "attention"\n[label_thresholds]\nspam = 0.8\n', encoding="utf-8")
+    config = Config.from_toml(path)
+    assert (config.units, config.pooling, config.threshold_for("spam")) == (32, "attention", 0.8)
+    path.write_text("unit = 32\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"unit: unknown setting in {path}"):
+        Config.from_toml(path)
+    path.write_text("units = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Config.from_toml(path)

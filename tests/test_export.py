@@ -1,0 +1,120 @@
+"""The export: plain TensorFlow gets the same numbers, atomic writes, and clear loading errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import textlstm
+from conftest import FAST, TEXTS
+from textlstm import TextClassifier
+from textlstm.errors import ExportError
+
+PROBE = ["the cat sleeps", "我的狗", "", "a dog and a cat"]
+
+PLAIN_TENSORFLOW = """
+import json, sys
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+out = model.signatures["serving_default"](text=tf.constant(json.loads(sys.argv[2])))
+meta = json.loads(model.signatures["metadata"]()["textlstm_json"].numpy().decode())
+print(json.dumps({
+    "keys": sorted(out),
+    "probabilities": out["probabilities"].numpy().tolist(),
+    "label": [x.decode() for x in out["label"].numpy()],
+    "score": out["score"].numpy().tolist(),
+    "attention": out["attention"].numpy().tolist(),
+    "classes": meta["labels"]["classes"],
+    "imported_textlstm": "textlstm" in sys.modules,
+}))
+"""
+
+
+def test_plain_tensorflow_gets_the_same_predictions(fitted, exported):
+    process = subprocess.run(
+        [sys.executable, "-c", PLAIN_TENSORFLOW, str(exported), json.dumps(PROBE)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+        cwd="/",
+    )
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    assert not result["imported_textlstm"]
+    assert result["keys"] == ["attention", "label", "probabilities", "score"]
+    expected = fitted.predict_proba(PROBE)
+    np.testing.assert_allclose(result["probabilities"], expected, atol=1e-5)
+    assert result["label"] == list(fitted.predict(PROBE))
+    np.testing.assert_allclose(result["score"], expected.max(axis=1), atol=1e-5)
+    attention = np.array(result["attention"])
+    np.testing.assert_allclose(attention.sum(axis=1), 1.0, atol=1e-5)
+    assert attention[2].tolist()[0] == pytest.approx(1.0)  # the empty text is one OOV token
+    assert result["classes"] == ["cat", "dog"]
+
+
+def test_export_layout_and_predictor(fitted, exported):
+    assert {"saved_model.pb", "variables", "textlstm.json", "model.keras"} <= {p.name for p in exported.iterdir()}
+    metadata = json.loads((exported / "textlstm.json").read_text())
+    assert metadata["schema_version"] == 1
+    assert metadata["config"]["max_length"] == fitted.config_.max_length
+    predictor = textlstm.load(exported)
+    np.testing.assert_allclose(predictor.predict_proba(PROBE), fitted.predict_proba(PROBE), atol=1e-5)
+    assert list(predictor.predict(PROBE)) == list(fitted.predict(PROBE))
+    assert predictor.predict_proba([]).shape == (0, 2)
+
+
+def test_keras_model_reloads_to_the_same_classifier(fitted, exported):
+    again = TextClassifier.from_keras(exported / "model.keras")
+    np.testing.assert_allclose(again.predict_proba(PROBE), fitted.predict_proba(PROBE), atol=1e-6)
+
+
+def test_never_overwrites_without_force(fitted, exported, tmp_path):
+    with pytest.raises(ExportError, match="already exists; pass --force to overwrite it"):
+        fitted.export(exported)
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(ExportError, match="exists and is not a textlstm export; refusing to overwrite it"):
+        fitted.export(other, force=True)
+    assert (other / "holiday.jpg").exists()
+
+
+def test_force_replaces_an_export(fitted, tmp_path):
+    path = tmp_path / "m"
+    fitted.export(path)
+    (path / "stale.txt").write_text("old")
+    fitted.export(path, force=True)
+    assert not (path / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_failure_leaves_nothing_half_written(fitted, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("keras.Model.save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        fitted.export(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_multi_label_export_joins_labels(tmp_path):
+    texts = ["cat", "dog", "cat and dog", "bird"]
+    labels = ["cat", "dog", "cat|dog", "bird"]
+    classifier = TextClassifier(task="multi-label", **FAST).fit(texts, labels, validation_data=(texts, labels), verbose=0)
+    classifier.export(tmp_path / "m")
+    assert list(textlstm.load(tmp_path / "m").predict(texts)) == labels
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "missing: no such export directory"),
+        (lambda p: p, "not a textlstm export \\(no textlstm.json\\)"),
+    ],
+)
+def test_load_errors(tmp_path, make, message):
+    with pytest.raises(ExportError, match=message):
+        textlstm.load(make(tmp_path))
