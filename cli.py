@@ -32,7 +32,7 @@ from textlstm.labels import LabelSet  # noqa: E402
 
 
 def _option_name(field):
-    return "--" + field.replace("_", "-")
+    return "--label-threshold" if field == "label_thresholds" else "--" + field.replace("_", "-")
 
 
 class Commands(click.Group):
@@ -64,9 +64,7 @@ def config_options(command):
         elif typing.get_origin(field.type) is typing.Literal:
             option = click.option(name, field.name, type=click.Choice(typing.get_args(field.type)), help=help)
         elif field.name == "label_thresholds":
-            option = click.option(
-                "--label-threshold", field.name, multiple=True, metavar="LABEL=VALUE", help=help
-            )
+            option = click.option(name, field.name, multiple=True, metavar="LABEL=VALUE", help=help)
         else:
             kind = int if typing.get_origin(field.type) is typing.Union else field.type
             option = click.option(name, field.name, type=kind, help=help)
@@ -89,7 +87,10 @@ def _show_default(value):
 
 def resolve_config(config_file, values):
     """Config defaults, then the TOML file, then the options that were given."""
-    base = Config.from_toml(config_file) if config_file else Config()
+    try:
+        base = Config.from_toml(config_file) if config_file else Config()
+    except ConfigError as error:
+        raise ConfigError("config", error.message if error.field == "config" else str(error)) from None
     overrides = {name: value for name, value in values.items() if value is not None and value != ()}
     return base.replace(**overrides)
 

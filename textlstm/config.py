@@ -122,7 +122,7 @@ class Config:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(unknown[0], f"unknown setting in {source} (known: {', '.join(sorted(known))})")
+            raise ConfigError(unknown[0], f"unknown setting in {source}")
         return cls(**values)
 
     @classmethod

@@ -76,7 +76,7 @@ def with_attention(model):
     if ATTENTION_LAYER not in names:
         return model
     _, weights = model.get_layer(ATTENTION_LAYER).output
-    return keras.Model(model.inputs, {"probabilities": model.outputs[0], "attention": weights})
+    return keras.Model(model.input, {"probabilities": model.output, "attention": weights})
 
 
 def text_model(tokenizer, model):

@@ -1,0 +1,182 @@
+"""The CLI end to end with click's CliRunner, and every bad input: one line, no traceback, nothing written."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from conftest import LABELS, TEXTS
+
+FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
+                "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
+
+
+def write_csv(path, texts, labels, header="text,label"):
+    rows = [header] + [f'"{t}",{l}' for t, l in zip(texts, labels)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_csv(root / "train.csv", TEXTS, LABELS)
+    write_csv(root / "test.csv", TEXTS[:4], LABELS[:4])
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(workspace):
+    """`textlstm train` on the tiny corpus, its result and its export directory."""
+    output = workspace / "model"
+    result = CliRunner().invoke(
+        main,
+        ["train", "--train", str(workspace / "train.csv"), "--dev", str(workspace / "train.csv"),
+         "--test", str(workspace / "test.csv"), "--output", str(output), "--seed", "3", *FAST_OPTIONS],
+    )
+    return result, output
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
+def test_train_writes_the_export_and_prints_metrics(trained):
+    result, output = trained
+    assert result.exit_code == 0, result.output
+    for name in ("saved_model.pb", "model.keras", "textlstm.json", "metrics.json", "history.json"):
+        assert (output / name).exists()
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] == 1.0
+    assert "macro-F1   1.0000" in result.output
+    assert f"textlstm predict {output} 'the cat sat on the mat'" in result.output
+    history = json.loads((output / "history.json").read_text())
+    assert {"loss", "val_loss", "val_macro_f1", "best_epoch"} <= set(history)
+
+
+def test_evaluate(trained, workspace, tmp_path):
+    _, output = trained
+    result = run("evaluate", output, "--test", workspace / "test.csv", "--output", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    assert "accuracy   1.0000" in result.output
+    assert json.loads((tmp_path / "m.json").read_text())["examples"] == 4
+
+
+def test_predict_arguments_jsonl_top_k(trained):
+    _, output = trained
+    result = run("predict", output, "my cat sleeps", "小狗在叫", "--top-k", "2")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [row["label"] for row in rows] == ["cat", "dog"]
+    assert rows[1]["text"] == "小狗在叫"
+    assert [item["label"] for item in rows[0]["top_k"]] == ["cat", "dog"]
+    assert rows[0]["top_k"][0]["probability"] == rows[0]["score"]
+
+
+def test_predict_files_stdin_and_csv(trained, workspace, tmp_path):
+    _, output = trained
+    lines = tmp_path / "texts.txt"
+    lines.write_text("a small cat purrs\nthe dog barks loudly\n", encoding="utf-8")
+    from_txt = run("predict", output, "--input", lines, "--format", "csv")
+    assert from_txt.exit_code == 0, from_txt.output
+    assert from_txt.output.splitlines()[0] == "text,label,score,label_1,probability_1"
+    assert [row.split(",")[1] for row in from_txt.output.splitlines()[1:]] == ["cat", "dog"]
+    from_csv = run("predict", output, "--input", workspace / "test.csv", "--output", tmp_path / "p.jsonl")
+    assert from_csv.exit_code == 0
+    assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 4
+    from_stdin = run("predict", output, input="my dog fetches the ball\n")
+    assert json.loads(from_stdin.output)["label"] == "dog"
+
+
+def test_export_from_keras_file(trained, tmp_path):
+    _, output = trained
+    result = run("export", output / "model.keras", "--output", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    again = run("predict", tmp_path / "again", "the cat sat on the mat")
+    original = run("predict", output, "the cat sat on the mat")
+    assert again.output == original.output
+
+
+def test_default_train_uses_the_embedded_sample(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("train", "--epochs", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "embedded sample data" in result.output
+    assert "Test (" in result.output
+    assert (tmp_path / "textlstm-model" / "saved_model.pb").exists()
+
+
+def assert_one_line_error(result, exit_code, message):
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.output
+
+
+@pytest.mark.parametrize(
+    "files, options, exit_code, message",
+    [
+        ({}, ["--train", "{d}/nope.csv"], 2, "Invalid value for '--train': File '{d}/nope.csv' does not exist."),
+        ({"t.csv": ""}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: the file is empty"),
+        ({"t.csv": "body,label\na,b\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: no column 'text' in the header"),
+        ({"t.csv": "text,label\na,b\nc,\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: empty label in column 'label'"),
+        ({"t.csv": b"text,label\na,b\n\xff,c\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: not valid UTF-8"),
+        ({"t.csv": "text,label\na,x\nb,x\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: only one class ('x') in the labels"),
+        ({"t.csv": "text,label\na,x\nb,y\n", "s.csv": "text,label\na,x\nb,z\n"},
+         ["--train", "{d}/t.csv", "--test", "{d}/s.csv"], 1, "{d}/s.csv, line 3: label 'z' was not seen in training"),
+        ({}, ["--pooling", "min"], 2, "Invalid value for '--pooling': 'min' is not one of"),
+        ({}, ["--units", "0"], 2, "Invalid value for '--units': expected an integer >= 1, got 0"),
+        ({}, ["--label-threshold", "spam"], 2, "Invalid value for '--label-threshold': expected LABEL=VALUE"),
+        ({"c.toml": "unit = 3\n"}, ["--config", "{d}/c.toml"], 2, "Invalid value for '--config': unit: unknown setting in {d}/c.toml"),
+        ({"out/keep.txt": "x"}, ["--output", "{d}/out"], 1, "{d}/out: already exists; pass --force to overwrite it"),
+    ],
+)
+def test_train_bad_input(tmp_path, files, options, exit_code, message):
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    options = [o.format(d=tmp_path) for o in options]
+    if "--output" not in options:
+        options += ["--output", str(tmp_path / "model")]
+    result = run("train", *options, "--epochs", "1", "--quiet")
+    assert_one_line_error(result, exit_code, message.format(d=tmp_path))
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "missing", "{d}/missing: no such export directory"),
+        (lambda d: d, "{d}: not a textlstm export (no textlstm.json)"),
+    ],
+)
+def test_bad_export_directory(tmp_path, make, message):
+    assert_one_line_error(run("predict", make(tmp_path), "text"), 1, message.format(d=tmp_path))
+    (tmp_path / "t.csv").write_text("text,label\na,b\n")
+    assert_one_line_error(run("evaluate", make(tmp_path), "--test", tmp_path / "t.csv"), 1, message.format(d=tmp_path))
+
+
+def test_predict_usage_errors(trained, tmp_path):
+    _, output = trained
+    result = run("predict", output, "x", "--input", tmp_path / "a.txt")
+    assert_one_line_error(result, 2, "give TEXT arguments or --input, not both")
+    assert_one_line_error(run("predict", output, "x", "--format", "xml"), 2, "Invalid value for '--format'")
+    assert_one_line_error(run("predict", output, "--input", tmp_path / "nope.txt"), 1, "nope.txt: no such file")
+
+
+def test_evaluate_unknown_label(trained, tmp_path):
+    _, output = trained
+    write_csv(tmp_path / "t.csv", ["a cat", "a bird"], ["cat", "bird"])
+    result = run("evaluate", output, "--test", tmp_path / "t.csv")
+    assert_one_line_error(result, 1, f"{tmp_path}/t.csv, line 3: label 'bird' was not seen in training (known: cat, dog)")
+
+
+def test_every_config_field_is_an_option_with_help():
+    result = run("train", "--help")
+    for option in ("--tokenizer", "--max-tokens", "--min-count", "--max-length", "--encoder", "--num-layers",
+                   "--units", "--bidirectional / --no-bidirectional", "--pooling", "--task", "--label-threshold",
+                   "--early-stopping", "--class-weight", "--seed", "--config"):
+        assert option in result.output
