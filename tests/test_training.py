@@ -35,3 +35,15 @@ def test_same_seed_same_metrics():
     second = TextClassifier(**settings).fit(TEXTS, LABELS, verbose=0)
     assert first.history_ == second.history_
     np.testing.assert_array_equal(first.predict_proba(TEXTS), second.predict_proba(TEXTS))
+
+
+def test_balanced_class_weight_changes_training():
+    texts, labels = TEXTS + TEXTS[:4] * 3, LABELS + LABELS[:4] * 3  # 18 cat, 6 dog
+    settings = dict(FAST, epochs=3, seed=5)
+    plain = TextClassifier(**settings).fit(texts, labels, validation_data=(TEXTS, LABELS), verbose=0)
+    weighted = TextClassifier(**settings, class_weight="balanced").fit(
+        texts, labels, validation_data=(TEXTS, LABELS), verbose=0
+    )
+    # Same seed, data and settings: only the class weights differ, so the training losses must.
+    assert plain.history_["loss"][0] != weighted.history_["loss"][0]
+    assert plain.history_["val_loss"][0] != weighted.history_["val_loss"][0]
