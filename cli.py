@@ -133,7 +133,7 @@ def train(train_file, dev_file, test_file, output, text_column, label_column, fo
     classifier = textlstm.TextClassifier(config).fit(
         train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=0 if quiet else "auto"
     )
-    _echo_model(classifier, dev_file)
+    _echo_outcome(classifier, dev_file)
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
     if test_corpus is not None:
@@ -149,26 +149,14 @@ def _echo_data(corpus, label_set, config):
     targets = label_set.encode(corpus.labels, corpus.where)
     counts = ", ".join(f"{name}: {int(n)}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
     click.echo(f"Training data: {corpus.path}: {len(corpus)} texts, {len(label_set.classes)} classes ({counts})")
-    click.echo(f"Task: {config.task}; tokenizer: {config.tokenizer}")
 
 
-def _echo_model(classifier, dev_file):
-    report = classifier.vocabulary_report_
+def _echo_outcome(classifier, dev_file):
     config = classifier.config_
+    validation = dev_file or f"{config.validation_split:.0%} stratified split of the training data"
     click.echo(
-        f"Vocabulary: {len(classifier.tokenizer_.vocabulary)} ids ({report.distinct_tokens} distinct tokens seen, "
-        f"min count {config.min_count}, max tokens {config.max_tokens})"
-    )
-    lengths = report.length_percentiles
-    source = "set by --max-length" if classifier.config.max_length else f"95th percentile, cap {config.max_length_cap}"
-    click.echo(
-        f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
-        f"95th percentile {lengths[95]}, longest {lengths[100]})"
-    )
-    click.echo(
-        f"Validation: {dev_file or f'{config.validation_split:.0%} stratified split of the training data'}; "
-        f"best epoch {classifier.history_['best_epoch']} of {len(classifier.history_['loss'])}; "
-        f"{classifier.model_.count_params():,} parameters"
+        f"Validation: {validation}; best epoch {classifier.history_['best_epoch']} "
+        f"of {len(classifier.history_['loss'])} (early stopping on {config.early_stopping})"
     )
 
 

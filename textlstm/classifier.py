@@ -80,6 +80,8 @@ class TextClassifier:
         self.classes_ = np.array(label_set.classes)
         self.vocabulary_report_ = report
         self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
+        if verbose != 0:
+            print(self._describe_preparation(len(texts), len(validation_texts)), flush=True)
         self.history_ = training.fit(
             self.model_,
             (self.tokenizer_.ragged_ids(texts), targets),
@@ -91,6 +93,23 @@ class TextClassifier:
             label_set, validation_targets, label_set.decide(self.predict_proba(validation_texts), self.thresholds_)
         )
         return self
+
+    def _describe_preparation(self, train_count, validation_count):
+        """What fit decided from the data, as printed before training (verbose fits)."""
+        report, config = self.vocabulary_report_, self.config_
+        lengths = report.length_percentiles
+        source = "set by max_length" if self.config.max_length else f"95th percentile, cap {config.max_length_cap}"
+        return "\n".join(
+            [
+                f"Texts: {train_count} for training, {validation_count} for validation; "
+                f"{len(self.classes_)} classes ({config.task})",
+                f"Vocabulary: {len(self.tokenizer_.vocabulary)} ids ({report.distinct_tokens} distinct "
+                f"{config.tokenizer}-mode tokens seen, min count {config.min_count}, max tokens {config.max_tokens})",
+                f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
+                f"95th percentile {lengths[95]}, longest {lengths[100]})",
+                f"Model: {self.model_.count_params():,} parameters",
+            ]
+        )
 
     @staticmethod
     def _encode_validation(label_set, validation_data):
