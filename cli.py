@@ -17,12 +17,21 @@ import json  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
 import typing  # noqa: E402
+import warnings  # noqa: E402
 
 import click  # noqa: E402
 
 import textlstm  # noqa: E402
 from textlstm.config import Config  # noqa: E402
-from textlstm.data import FORMATS, corpus_from_lines, read_corpus, read_texts  # noqa: E402
+from textlstm.data import (  # noqa: E402
+    FORMATS,
+    ReadOptions,
+    SkippedRowsWarning,
+    corpus_from_lines,
+    read_corpus,
+    read_texts,
+    skipped_summary,
+)
 from textlstm.datasets import sample_path  # noqa: E402
 from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
 from textlstm.evaluation import format_report  # noqa: E402
@@ -31,8 +40,11 @@ from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
 
 
+_OPTION_NAMES = {"label_thresholds": "--label-threshold", "text_columns": "--text-column"}
+
+
 def _option_name(field):
-    return "--label-threshold" if field == "label_thresholds" else "--" + field.replace("_", "-")
+    return _OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
 class Commands(click.Group):
@@ -101,29 +113,79 @@ def _config_values(kwargs):
 
 
 existing_file = click.Path(exists=True, dir_okay=False)
+existing_data = click.Path(exists=True)
+
+
+def read_options(format_option="--format"):
+    """Options that say how data files are read, shared by train, evaluate and predict."""
+
+    def decorate(command):
+        options = [
+            click.option(format_option, "data_format", type=click.Choice(FORMATS), help="Format of the data files. Default: from the path (a folder is one sub-folder per class; .txt starting with __label__ is fastText)."),
+            click.option("--text-column", "text_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) holding the text; repeat to join several, e.g. title and body. [default: text]"),
+            click.option("--label-column", default="label", show_default=True, help="Column (name or 0-based index) or field holding the label."),
+            click.option("--header/--no-header", default=None, help="Whether CSV/TSV files start with a header row. Default: yes, unless columns are given by index."),
+            click.option("--delimiter", help="CSV field separator. Default: tab for .tsv, else detected among , ; | and tab."),
+            click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data files, e.g. cp1252 (a UTF-8 BOM is always accepted)."),
+            click.option("--encoding-errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True, help="strict: an invalid byte is an error naming the line; replace: replace it and go on."),
+            click.option("--on-bad-row", type=click.Choice(["error", "skip"]), default="error", show_default=True, help="error: stop at the first unusable row; skip: skip such rows and report how many and where."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _read_options(kwargs):
+    """Pop the read options out of a command's keyword arguments into a ReadOptions."""
+
+    def column(value):
+        return int(value) if value.isdigit() else value
+
+    return ReadOptions(
+        format=kwargs.pop("data_format"),
+        text_columns=tuple(column(value) for value in kwargs.pop("text_columns")) or ("text",),
+        label_column=column(kwargs.pop("label_column")),
+        header=kwargs.pop("header"),
+        delimiter=kwargs.pop("delimiter"),
+        encoding=kwargs.pop("encoding"),
+        encoding_errors=kwargs.pop("encoding_errors"),
+        on_bad_row=kwargs.pop("on_bad_row"),
+    )
+
+
+def _read(reader, path, options):
+    """Read with ``reader`` and print a line about skipped bad rows instead of a Python warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedRowsWarning)
+        corpus = reader(path, options)
+    if corpus.skipped:
+        click.echo(skipped_summary(path, list(corpus.skipped)), err=True)
+    return corpus
 
 
 @main.command()
-@click.option("--train", "train_file", type=existing_file, help="Labelled training file (.csv, .tsv, .jsonl). Default: the embedded sample data.")
-@click.option("--dev", "dev_file", type=existing_file, help="Labelled validation file for early stopping. Default: a stratified split of --train.")
-@click.option("--test", "test_file", type=existing_file, help="Labelled test file, evaluated once after training.")
+@click.option("--train", "train_file", type=existing_data, help="Labelled training data (.csv, .tsv, .jsonl, fastText .txt, or a folder per class). Default: the embedded sample data.")
+@click.option("--dev", "dev_file", type=existing_data, help="Labelled validation data for early stopping. Default: a stratified split of --train.")
+@click.option("--test", "test_file", type=existing_data, help="Labelled test data, evaluated once after training.")
 @click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create: a SavedModel with model.keras, metrics and config beside it.")
-@click.option("--text-column", default="text", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the text.")
-@click.option("--label-column", default="label", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the label.")
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@read_options()
 @config_options
-def train(train_file, dev_file, test_file, output, text_column, label_column, force, quiet, config_file, **kwargs):
+def train(train_file, dev_file, test_file, output, force, quiet, config_file, **kwargs):
     """Train a classifier, evaluate it and write the export directory."""
     config = resolve_config(config_file, _config_values(kwargs))
+    options = _read_options(kwargs)
     if train_file is None:
         train_file = str(sample_path("train"))
         test_file = test_file or str(sample_path("test"))
+        options = ReadOptions()
         click.echo(f"No --train given: using the embedded sample data ({train_file}).")
-    columns = {"text_column": text_column, "label_column": label_column}
-    train_corpus = read_corpus(train_file, **columns)
-    dev_corpus = read_corpus(dev_file, **columns) if dev_file else None
-    test_corpus = read_corpus(test_file, **columns) if test_file else None
+    train_corpus = _read(read_corpus, train_file, options)
+    dev_corpus = _read(read_corpus, dev_file, options) if dev_file else None
+    test_corpus = _read(read_corpus, test_file, options) if test_file else None
     label_set = LabelSet.fit(train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_file)
     for corpus in (dev_corpus, test_corpus):
         if corpus is not None:
@@ -162,14 +224,14 @@ def _echo_outcome(classifier, dev_file):
 
 @main.command()
 @click.argument("export_dir", type=click.Path())
-@click.option("--test", "test_file", type=existing_file, required=True, help="Labelled file to evaluate on.")
-@click.option("--text-column", default="text", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the text.")
-@click.option("--label-column", default="label", show_default=True, help="Column (CSV/TSV) or field (JSONL) holding the label.")
+@click.option("--test", "test_file", type=existing_data, required=True, help="Labelled data to evaluate on.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Also save the metrics as JSON to this file.")
-def evaluate(export_dir, test_file, text_column, label_column, output):
-    """Evaluate an export directory on a labelled file."""
+@read_options()
+def evaluate(export_dir, test_file, output, **kwargs):
+    """Evaluate an export directory on labelled data."""
+    options = _read_options(kwargs)
     predictor = textlstm.load(export_dir)
-    corpus = read_corpus(test_file, text_column=text_column, label_column=label_column)
+    corpus = _read(read_corpus, test_file, options)
     report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where)
     click.echo(f"Test ({test_file})\n" + format_report(report))
     if output:
@@ -180,22 +242,22 @@ def evaluate(export_dir, test_file, text_column, label_column, output):
 @main.command()
 @click.argument("export_dir", type=click.Path())
 @click.argument("texts", nargs=-1)
-@click.option("--input", "input_file", type=click.Path(dir_okay=False, allow_dash=True), help="Texts to classify: .txt (one per line), .csv/.tsv or .jsonl; - for stdin. Default: TEXT arguments, else stdin.")
-@click.option("--input-format", type=click.Choice(FORMATS), help="Format of --input. Default: from its extension.")
-@click.option("--text-column", default="text", show_default=True, help="Column (CSV/TSV) or field (JSONL) of --input holding the text.")
+@click.option("--input", "input_file", type=click.Path(allow_dash=True), help="Texts to classify: .txt (one per line), .csv/.tsv, .jsonl, fastText or a folder; - for stdin. Default: TEXT arguments, else stdin.")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True, help="Output format.")
 @click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels to list per text, most probable first.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write predictions to this file instead of stdout.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Texts per call of the model.")
-def predict(export_dir, texts, input_file, input_format, text_column, output_format, top_k, output, batch_size):
+@read_options(format_option="--input-format")
+def predict(export_dir, texts, input_file, output_format, top_k, output, batch_size, **kwargs):
     """Classify texts with an export directory."""
+    options = _read_options(kwargs)
     predictor = textlstm.load(export_dir)
     if texts and input_file:
         raise click.UsageError("give TEXT arguments or --input, not both")
     if texts:
         corpus = corpus_from_lines(texts, source="arguments")
     elif input_file and input_file != "-":
-        corpus = read_texts(input_file, text_column=text_column, format=input_format)
+        corpus = _read(read_texts, input_file, options)
     elif input_file == "-" or not sys.stdin.isatty():
         corpus = corpus_from_lines(sys.stdin, source="<stdin>")
     else:

@@ -117,11 +117,11 @@ def assert_one_line_error(result, exit_code, message):
 @pytest.mark.parametrize(
     "files, options, exit_code, message",
     [
-        ({}, ["--train", "{d}/nope.csv"], 2, "Invalid value for '--train': File '{d}/nope.csv' does not exist."),
+        ({}, ["--train", "{d}/nope.csv"], 2, "Invalid value for '--train': Path '{d}/nope.csv' does not exist."),
         ({"t.csv": ""}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: the file is empty"),
         ({"t.csv": "body,label\na,b\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: no column 'text' in the header"),
         ({"t.csv": "text,label\na,b\nc,\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: empty label in column 'label'"),
-        ({"t.csv": b"text,label\na,b\n\xff,c\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: not valid UTF-8"),
+        ({"t.csv": b"text,label\na,b\n\xff,c\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: not valid utf-8"),
         ({"t.csv": "text,label\na,x\nb,x\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: only one class ('x') in the labels"),
         ({"t.csv": "text,label\na,x\nb,y\n", "s.csv": "text,label\na,x\nb,z\n"},
          ["--train", "{d}/t.csv", "--test", "{d}/s.csv"], 1, "{d}/s.csv, line 3: label 'z' was not seen in training"),
@@ -180,3 +180,20 @@ def test_every_config_field_is_an_option_with_help():
                    "--units", "--bidirectional / --no-bidirectional", "--pooling", "--task", "--label-threshold",
                    "--early-stopping", "--class-weight", "--seed", "--config"):
         assert option in result.output
+
+
+def test_train_on_a_folder_with_skips_reported(tmp_path):
+    for index, (text, label) in enumerate(zip(TEXTS, LABELS)):
+        (tmp_path / "data" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / label / f"{index}.txt").write_text(text, encoding="utf-8")
+    broken = tmp_path / "test.csv"
+    broken.write_text('text,label\nthe cat sat,cat\nno label,\nthe dog barks,dog\n', encoding="utf-8")
+    result = run("train", "--train", tmp_path / "data", "--test", broken, "--on-bad-row", "skip",
+                 "--output", tmp_path / "m", *FAST_OPTIONS)
+    assert result.exit_code == 0, result.output
+    assert f"{broken}: skipped 1 bad row (line 3)" in result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["examples"] == 2
+
+
+def test_bad_read_option_is_a_usage_error(tmp_path):
+    assert_one_line_error(run("train", "--encoding", "klingon"), 2, "Invalid value for '--encoding': unknown encoding 'klingon'")

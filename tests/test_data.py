@@ -1,13 +1,22 @@
-"""Readers: formats, line numbers, and one-line errors naming file and line."""
+"""Readers: every format, line numbers, encodings, bad-row policy, one-line errors naming file and line."""
 
 import pytest
 
-from textlstm.data import corpus_from_lines, read_corpus, read_texts
-from textlstm.errors import DataError
+from textlstm.data import (
+    ReadOptions,
+    SkippedRowsWarning,
+    corpus_from_lines,
+    detect_format,
+    iter_examples,
+    read_corpus,
+    read_texts,
+)
+from textlstm.errors import ConfigError, DataError
 
 
 def write(tmp_path, name, content):
     path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
 
@@ -17,44 +26,103 @@ def test_csv_with_quoted_newlines_keeps_line_numbers(tmp_path):
     corpus = read_corpus(path)
     assert corpus.texts == ["two\nlines", "plain"]
     assert corpus.labels == ["pos", "neg"]
-    assert corpus.lines == [2, 4]
+    assert corpus.locations == [2, 4]
     assert corpus.where(1) == f"{path}, line 4"
 
 
-def test_bom_tsv_and_columns(tmp_path):
+def test_bom_tsv_and_named_columns(tmp_path):
     path = write(tmp_path, "a.tsv", "\ufeffbody\tcat\nhello\tx\n")
-    corpus = read_corpus(path, text_column="body", label_column="cat")
+    corpus = read_corpus(path, ReadOptions(text_columns="body", label_column="cat"))
     assert (corpus.texts, corpus.labels) == (["hello"], ["x"])
 
 
-def test_jsonl_with_label_lists(tmp_path):
-    path = write(tmp_path, "a.jsonl", '{"text": "a", "label": ["x", "y"]}\n\n{"text": "b", "label": "z"}\n')
+def test_no_header_columns_by_index_joined_text(tmp_path):
+    # AG News layout: class index, title, description; no header.
+    path = write(tmp_path, "ag.csv", '"3","Title one","Body one"\n"1","Title two","Body, two"\n')
+    corpus = read_corpus(path, ReadOptions(text_columns=(1, 2), label_column=0))
+    assert corpus.texts == ["Title one Body one", "Title two Body, two"]
+    assert corpus.labels == ["3", "1"]
+    assert corpus.locations == [1, 2]
+
+
+def test_delimiter_is_detected(tmp_path):
+    path = write(tmp_path, "semi.csv", "text;label\nhello, world;a\nbye;b\n")
+    assert read_corpus(path).texts == ["hello, world", "bye"]
+
+
+def test_cp1252_with_encoding_option(tmp_path):
+    path = write(tmp_path, "latin.csv", "text,label\ncafé crème,x\n".encode("cp1252"))
+    with pytest.raises(DataError, match=r"latin.csv, line 2: not valid utf-8 \(byte 0xe9\)"):
+        read_corpus(path)
+    assert read_corpus(path, ReadOptions(encoding="cp1252")).texts == ["café crème"]
+    assert read_corpus(path, ReadOptions(encoding_errors="replace")).texts == ["caf\ufffd cr\ufffdme"]
+
+
+def test_jsonl_fields_and_label_lists(tmp_path):
+    path = write(tmp_path, "a.jsonl", '{"t": "a", "b": "x", "y": ["p", "q"]}\n\n{"t": "c", "b": "d", "y": "r"}\n')
+    corpus = read_corpus(path, ReadOptions(text_columns=("t", "b"), label_column="y"))
+    assert corpus.texts == ["a x", "c d"]
+    assert corpus.labels == [["p", "q"], "r"]
+    assert corpus.locations == [1, 3]
+
+
+def test_fasttext_lines_multi_label(tmp_path):
+    path = write(tmp_path, "train.txt", "__label__a __label__b both here\n__label__c just c\n\n")
+    assert detect_format(path) == "fasttext"
     corpus = read_corpus(path)
-    assert corpus.labels == [["x", "y"], "z"]
-    assert corpus.lines == [1, 3]
+    assert corpus.texts == ["both here", "just c"]
+    assert corpus.labels == [["a", "b"], "c"]
 
 
-def test_plain_text_and_lines():
+def test_folder_per_class(tmp_path):
+    write(tmp_path, "root/pos/1.txt", "good film\n")
+    write(tmp_path, "root/pos/2.txt", "great")
+    write(tmp_path, "root/neg/1.txt", "bad")
+    write(tmp_path, "root/neg/notes.md", "ignored")
+    corpus = read_corpus(tmp_path / "root")
+    assert corpus.texts == ["bad", "good film", "great"]
+    assert corpus.labels == ["neg", "pos", "pos"]
+    assert corpus.where(0) == str(tmp_path / "root/neg/1.txt")
+
+
+def test_plain_text_and_lines(tmp_path):
     assert corpus_from_lines(["a\n", "b\r\n"]).texts == ["a", "b"]
-
-
-def test_read_texts_txt(tmp_path):
     assert read_texts(write(tmp_path, "t.txt", "one\n\ntwo\n")).texts == ["one", "", "two"]
+    assert read_texts(write(tmp_path, "t.csv", "text,label\nx,\n")).texts == ["x"]  # no label needed
+
+
+def test_skip_reports_exactly_the_bad_lines(tmp_path):
+    path = write(tmp_path, "b.csv", "text,label\ngood,a\nno label,\nok,b\ntoo,many,fields\n\"multi\nline\",c\nempty,\n")
+    with pytest.warns(SkippedRowsWarning, match=r"b.csv: skipped 3 bad rows \(lines 3, 5, 8\)"):
+        corpus = read_corpus(path, ReadOptions(on_bad_row="skip"))
+    assert corpus.skipped == (3, 5, 8)
+    assert corpus.texts == ["good", "ok", "multi\nline"]
+    with pytest.raises(DataError, match=r"b.csv, line 3: empty label in column 'label'$"):
+        read_corpus(path)
+
+
+def test_iteration_is_lazy(tmp_path):
+    path = write(tmp_path, "lazy.csv", "text,label\na,x\nb,\n")
+    rows = iter_examples(path)
+    assert next(rows) == (2, "a", "x")  # the bad row on line 3 is not read yet
+    with pytest.raises(DataError, match="line 3"):
+        next(rows)
 
 
 @pytest.mark.parametrize(
     "name, content, message",
     [
         ("empty.csv", "", "empty.csv: the file is empty"),
-        ("header.csv", "text,label\n", "header.csv: no examples \\(only a header row\\)"),
+        ("header.csv", "text,label\n", "header.csv: no examples"),
         ("cols.csv", "body,label\nx,y\n", "cols.csv: no column 'text' in the header \\(columns: body, label\\)"),
         ("label.csv", "text,label\na,x\nb, \n", "label.csv, line 3: empty label in column 'label'"),
-        ("short.csv", "text,label\na,x\nb\n", "short.csv, line 3: no value for label column 'label'"),
+        ("short.csv", "text,label\na,x\nb\n", "short.csv, line 3: 1 fields, but the header has 2"),
         ("long.csv", "text,label\na,x,z\n", "long.csv, line 2: 3 fields, but the header has 2"),
-        ("latin.csv", b"text,label\na,x\ncaf\xe9,y\n", "latin.csv, line 3: not valid UTF-8 \\(byte 0xe9\\)"),
+        ("latin.csv", b"text,label\na,x\ncaf\xe9,y\n", "latin.csv, line 3: not valid utf-8 \\(byte 0xe9\\)"),
         ("bad.jsonl", '{"text": "a", "label": "x"}\n{oops\n', "bad.jsonl, line 2: not valid JSON"),
         ("list.jsonl", '[1, 2]\n', "list.jsonl, line 1: expected a JSON object, got list"),
-        ("field.jsonl", '{"txt": "a", "label": "x"}\n', "field.jsonl, line 1: no value for text field 'text'"),
+        ("field.jsonl", '{"txt": "a", "label": "x"}\n', "field.jsonl, line 1: no text in field 'text'"),
+        ("ft.txt", "__label__a fine\nno label here\n", "ft.txt, line 2: no label"),
         ("notes.txt", "hello\n", "notes.txt: a plain-text file has no labels"),
         ("data.xlsx", "x", "data.xlsx: cannot tell the format from the extension"),
     ],
@@ -65,6 +133,16 @@ def test_bad_files(tmp_path, name, content, message):
         read_corpus(path)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(DataError, match="nope.csv: no such file$"):
+def test_missing_file_and_named_columns_without_header(tmp_path):
+    with pytest.raises(DataError, match="nope.csv: no such file or directory$"):
         read_corpus(tmp_path / "nope.csv")
+    path = write(tmp_path, "a.csv", "x,y\n")
+    with pytest.raises(DataError, match="column 'text' is a name, but the file has no header"):
+        read_corpus(path, ReadOptions(header=False))
+
+
+def test_invalid_options_name_the_setting():
+    with pytest.raises(ConfigError, match="encoding: unknown encoding 'klingon'"):
+        ReadOptions(encoding="klingon")
+    with pytest.raises(ConfigError, match="on_bad_row: expected error or skip"):
+        ReadOptions(on_bad_row="ignore")

@@ -1,82 +1,169 @@
-"""Read labelled or unlabelled texts from CSV, TSV, JSONL and plain-text files.
+"""Read labelled or unlabelled texts: CSV/TSV, JSONL, a folder per class, fastText lines, plain text.
 
-Every error names the file, and the line where there is one. Files are decoded strictly (UTF-8, a
-BOM is accepted); a byte that is not UTF-8 is reported with its line.
+One interface for every format: ``iter_examples`` yields ``(location, text, label)`` lazily (the
+streaming path uses it directly); ``read_corpus`` and ``read_texts`` collect it into a Corpus.
+Every error names the file, and the line where there is one. Rows that cannot be used (wrong
+number of fields, no label, broken JSON...) stop the read, or with ``on_bad_row="skip"`` are
+skipped and reported: never silently.
 """
 
+import codecs
 import csv
 import dataclasses
 import io
 import json
+import warnings
 from pathlib import Path
 
-from textlstm.errors import DataError
+from textlstm.errors import ConfigError, DataError
 
-FORMATS = ("csv", "tsv", "jsonl", "txt")
+FORMATS = ("csv", "tsv", "jsonl", "fasttext", "folder", "txt")
+FASTTEXT_PREFIX = "__label__"
+_SNIFF_BYTES = 64 * 1024
+_SHOWN_SKIPS = 5
+
+
+class SkippedRowsWarning(UserWarning):
+    """Rows were skipped under ``on_bad_row="skip"``; the message says how many and where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadOptions:
+    """How to read a data file.
+
+    Attributes:
+        format: one of FORMATS; None picks it from the path (see ``detect_format``).
+        text_columns: CSV/TSV columns or JSONL fields holding the text: names, or 0-based indices
+            for files without a header. Several are joined with a space (e.g. title and body).
+        label_column: column or field (name or index) holding the label.
+        header: whether a CSV/TSV file starts with a header row; None: yes, unless every column is
+            given by index.
+        delimiter: CSV field separator; None: tab for .tsv, else detected among , ; | and tab.
+        encoding: text encoding of the file; a UTF-8 BOM is always accepted.
+        encoding_errors: "strict" (invalid bytes are an error naming the line) or "replace".
+        on_bad_row: "error" (stop at the first bad row) or "skip" (skip and report them).
+    """
+
+    format: str = None
+    text_columns: tuple = ("text",)
+    label_column: object = "label"
+    header: bool = None
+    delimiter: str = None
+    encoding: str = "utf-8"
+    encoding_errors: str = "strict"
+    on_bad_row: str = "error"
+
+    def __post_init__(self):
+        columns = self.text_columns
+        object.__setattr__(self, "text_columns", (columns,) if isinstance(columns, (str, int)) else tuple(columns))
+        if not self.text_columns:
+            raise ConfigError("text_columns", "give at least one column")
+        if self.format is not None and self.format not in FORMATS:
+            raise ConfigError("format", f"expected one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.encoding_errors not in ("strict", "replace"):
+            raise ConfigError("encoding_errors", f"expected strict or replace, got {self.encoding_errors!r}")
+        if self.on_bad_row not in ("error", "skip"):
+            raise ConfigError("on_bad_row", f"expected error or skip, got {self.on_bad_row!r}")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ConfigError("encoding", f"unknown encoding {self.encoding!r}") from None
 
 
 @dataclasses.dataclass(frozen=True)
 class Corpus:
-    """Texts read from one file.
+    """Texts read from one source.
 
     Attributes:
-        path: where they came from (used in error messages).
+        path: where they came from (used in messages).
         texts: list of str.
-        labels: list of str (or list of str for multi-label JSONL), or None for unlabelled text.
-        lines: the line on which each example starts, 1-based.
+        labels: list of str (a list of str for multi-label JSONL/fastText rows), or None.
+        locations: per example, the 1-based line where it starts, or its file (folder per class).
+        skipped: line numbers of skipped bad rows.
     """
 
     path: str
     texts: list
     labels: list = None
-    lines: list = None
+    locations: list = None
+    skipped: tuple = ()
 
     def __len__(self):
         return len(self.texts)
 
     def where(self, index):
-        """``"file, line N"`` for example ``index``."""
-        return f"{self.path}, line {self.lines[index]}"
+        """``"file, line N"`` (or the example's own file) for example ``index``."""
+        location = self.locations[index]
+        return f"{self.path}, line {location}" if isinstance(location, int) else str(location)
 
 
 def detect_format(path, format=None):
-    """``format`` if given, else the file extension: csv, tsv, jsonl (also .json/.ndjson) or txt."""
+    """The format of ``path``: ``format`` if given; a directory is ``folder``; else by extension.
+
+    ``.txt`` files whose first non-blank line starts with ``__label__`` are ``fasttext``.
+    """
     if format is not None:
         if format not in FORMATS:
             raise DataError(f"{path}: unknown format {format!r} (expected one of {', '.join(FORMATS)})")
         return format
-    suffix = Path(path).suffix.lower().lstrip(".")
-    aliases = {"ndjson": "jsonl", "json": "jsonl", "text": "txt"}
-    suffix = aliases.get(suffix, suffix)
+    path = Path(path)
+    if path.is_dir():
+        return "folder"
+    suffix = path.suffix.lower().lstrip(".")
+    suffix = {"ndjson": "jsonl", "json": "jsonl", "text": "txt", "ft": "fasttext"}.get(suffix, suffix)
+    if suffix == "txt" and _first_line_starts_with(path, FASTTEXT_PREFIX):
+        return "fasttext"
     if suffix not in FORMATS:
-        raise DataError(f"{path}: cannot tell the format from the extension (expected .csv, .tsv, .jsonl or .txt)")
+        raise DataError(
+            f"{path}: cannot tell the format from the extension "
+            "(expected .csv, .tsv, .jsonl, .txt or a folder; or give the format)"
+        )
     return suffix
 
 
-def read_corpus(path, text_column="text", label_column="label", format=None):
-    """Read a labelled file. Every example needs a non-empty label.
+def iter_examples(path, options=None, labelled=True, skipped=None):
+    """Yield ``(location, text, label)`` for each usable row, reading the file lazily.
 
     Args:
-        path: a .csv/.tsv file with a header row, or a .jsonl file of objects.
-        text_column, label_column: column (CSV/TSV) or field (JSONL) names.
+        path: a file, or a folder with one sub-folder of .txt files per class.
+        options: ReadOptions.
+        labelled: whether rows must carry a label (``label`` is None otherwise).
+        skipped: a list that receives the line numbers of skipped bad rows.
 
-    Returns:
-        Corpus with labels.
+    Raises:
+        DataError: naming the file and line, for unreadable files and (unless skipping) bad rows.
     """
-    format = detect_format(path, format)
-    if format == "txt":
-        raise DataError(f"{path}: a plain-text file has no labels; use a .csv, .tsv or .jsonl file")
-    return _read_records(path, format, text_column, label_column)
+    options = options or ReadOptions()
+    format = detect_format(path, options.format)
+    if not Path(path).exists():
+        raise DataError(f"{path}: no such file or directory")
+    if format == "folder":
+        rows = _folder_rows(Path(path), options, labelled)
+    else:
+        if Path(path).is_dir():
+            raise DataError(f"{path}: is a directory; a folder of classes needs format 'folder'")
+        if format == "txt" and labelled:
+            raise DataError(f"{path}: a plain-text file has no labels; use .csv, .tsv, .jsonl or fastText lines")
+        readers = {"csv": _csv_rows, "tsv": _csv_rows, "jsonl": _jsonl_rows, "fasttext": _fasttext_rows, "txt": _txt_rows}
+        rows = readers[format](Path(path), options, labelled, format)
+    for row in rows:
+        if isinstance(row, _BadRow):
+            if options.on_bad_row == "error":
+                raise DataError(f"{path}, line {row.line}: {row.message}")
+            if skipped is not None:
+                skipped.append(row.line)
+            continue
+        yield row
 
 
-def read_texts(path, text_column="text", format=None):
-    """Read unlabelled texts: one per line (.txt), or a text column (.csv/.tsv) or field (.jsonl)."""
-    format = detect_format(path, format)
-    if format == "txt":
-        content = _decode(path)
-        lines = content.splitlines()
-        return Corpus(str(path), lines, None, list(range(1, len(lines) + 1)))
-    return _read_records(path, format, text_column, None)
+def read_corpus(path, options=None):
+    """Read a labelled file or folder into a Corpus; every example has a non-empty label."""
+    return _collect(path, options, labelled=True)
+
+
+def read_texts(path, options=None):
+    """Read unlabelled texts: a .txt file (one per line), or the text column(s) of any labelled format."""
+    return _collect(path, options, labelled=False)
 
 
 def corpus_from_lines(lines, source="<stdin>"):
@@ -85,100 +172,239 @@ def corpus_from_lines(lines, source="<stdin>"):
     return Corpus(source, texts, None, list(range(1, len(texts) + 1)))
 
 
-def _read_records(path, format, text_column, label_column):
-    content = _decode(path)
-    if not content.strip():
-        raise DataError(f"{path}: the file is empty")
-    if format == "jsonl":
-        records = _jsonl_records(path, content)
-    else:
-        records = _csv_records(path, content, "\t" if format == "tsv" else ",", text_column, label_column)
-    texts, labels, lines = [], [], []
-    for line, record in records:
-        text = record.get(text_column)
-        if text is None:
-            raise DataError(f"{path}, line {line}: no value for text {_kind(format)} {text_column!r}")
-        if not isinstance(text, str):
-            raise DataError(f"{path}, line {line}: text {_kind(format)} {text_column!r} is not a string")
+def skipped_summary(path, skipped):
+    """``"FILE: skipped N bad rows (lines a, b, c, ...)"``."""
+    shown = ", ".join(str(line) for line in skipped[:_SHOWN_SKIPS])
+    more = ", ..." if len(skipped) > _SHOWN_SKIPS else ""
+    rows = "row" if len(skipped) == 1 else "rows"
+    return f"{path}: skipped {len(skipped)} bad {rows} (line{'s' if len(skipped) > 1 else ''} {shown}{more})"
+
+
+def _collect(path, options, labelled):
+    skipped = []
+    texts, labels, locations = [], [], []
+    for location, text, label in iter_examples(path, options, labelled, skipped):
         texts.append(text)
-        lines.append(line)
-        if label_column is not None:
-            labels.append(_label(path, line, format, record.get(label_column), label_column))
+        labels.append(label)
+        locations.append(location)
     if not texts:
-        raise DataError(f"{path}: no examples (only a header row)")
-    return Corpus(str(path), texts, labels if label_column is not None else None, lines)
+        raise DataError(f"{path}: no examples" + (f" ({len(skipped)} bad rows skipped)" if skipped else ""))
+    if skipped:
+        warnings.warn(skipped_summary(path, skipped), SkippedRowsWarning, stacklevel=3)
+    return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped))
 
 
-def _kind(format):
-    return "field" if format == "jsonl" else "column"
+@dataclasses.dataclass(frozen=True)
+class _BadRow:
+    line: int
+    message: str
 
 
-def _label(path, line, format, value, label_column):
-    if value is None:
-        raise DataError(f"{path}, line {line}: no value for label {_kind(format)} {label_column!r}")
+def _clean_label(value):
+    """A label value -> str or list of str; None when missing or blank."""
     if isinstance(value, list):
-        value = [str(item).strip() for item in value]
-        if not value or not all(value):
-            raise DataError(f"{path}, line {line}: empty label in {_kind(format)} {label_column!r}")
-        return value
+        items = [str(item).strip() for item in value]
+        return items if items and all(items) else None
+    if value is None:
+        return None
     value = str(value).strip()
-    if not value:
-        raise DataError(f"{path}, line {line}: empty label in {_kind(format)} {label_column!r}")
-    return value
+    return value or None
 
 
-def _decode(path):
-    """The file's text; a missing file or a non-UTF-8 byte raises DataError naming file and line."""
+def _lines(path, options):
+    """Yield (line number, line with its ending) decoded with the options' encoding.
+
+    An invalid byte raises DataError naming the line, unless ``encoding_errors="replace"``.
+    """
+    encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
+    number = 0
+    with open(path, "rb") as raw:
+        if raw.read(1) == b"":
+            raise DataError(f"{path}: the file is empty")
+        raw.seek(0)
+        text = io.TextIOWrapper(raw, encoding=encoding, errors=options.encoding_errors, newline="")
+        try:
+            for number, line in enumerate(text, start=1):
+                yield number, line
+        except UnicodeDecodeError as error:
+            line, byte = _locate_decode_error(path, encoding)
+            raise DataError(
+                f"{path}, line {line}: not valid {options.encoding} (byte 0x{byte:02x}); "
+                "give the right encoding, or choose replacement of invalid bytes"
+            ) from error
+
+
+def _locate_decode_error(path, encoding):
+    """(line, byte) of the first undecodable byte; only run after decoding failed."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as error:
+                return number, line[error.start] if error.start < len(line) else line[-1]
+    return number, 0
+
+
+def _first_line_starts_with(path, prefix):
     try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a file") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{path}, line {line}: not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
-        ) from None
+        with open(path, "rb") as raw:
+            for line in raw:
+                if line.strip():
+                    return line.lstrip(codecs.BOM_UTF8).lstrip().startswith(prefix.encode())
+    except OSError:
+        return False
+    return False
 
 
-def _csv_records(path, content, delimiter, text_column, label_column):
-    """Yield (line, {column: value}) for each data row; the header must name the columns."""
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+def _sniff_delimiter(path, options, format):
+    if options.delimiter is not None:
+        return options.delimiter
+    if format == "tsv":
+        return "\t"
+    with open(path, "rb") as raw:
+        sample = raw.read(_SNIFF_BYTES).decode(options.encoding, errors="replace").lstrip("\ufeff")
     try:
-        header = next(reader)
-    except csv.Error as error:
-        raise DataError(f"{path}, line 1: {error}") from None
-    for column in (text_column, label_column):
-        if column is not None and column not in header:
-            raise DataError(f"{path}: no column {column!r} in the header (columns: {', '.join(header)})")
-    start = reader.line_num + 1
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv_rows(path, options, labelled, format):
+    delimiter = _sniff_delimiter(path, options, format)
+    lines = _lines(path, options)
+    counter = _LineCounter(lines)
+    reader = csv.reader(counter, delimiter=delimiter)
+    wanted = list(options.text_columns) + ([options.label_column] if labelled else [])
+    by_index = all(isinstance(column, int) for column in wanted)
+    header = options.header if options.header is not None else not by_index
+    width = None
+    index = {}
+    if header:
+        try:
+            names = next(reader)
+        except StopIteration:
+            raise DataError(f"{path}: the file is empty") from None
+        except csv.Error as error:
+            raise DataError(f"{path}, line 1: {error}") from None
+        width = len(names)
+        for column in wanted:
+            if isinstance(column, int):
+                if column >= width:
+                    raise DataError(f"{path}: column index {column} is past the header's {width} columns")
+            elif column not in names:
+                raise DataError(f"{path}: no column {column!r} in the header (columns: {', '.join(names)})")
+        index = {name: position for position, name in enumerate(names)}
+    elif not by_index:
+        named = next(column for column in wanted if not isinstance(column, int))
+        raise DataError(f"{path}: column {named!r} is a name, but the file has no header; give column indices")
+    positions = [column if isinstance(column, int) else index[column] for column in wanted]
+    text_positions = positions[: len(options.text_columns)]
+    start = counter.count + 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            raise DataError(f"{path}, line {start}: {error}") from None
-        if row:
-            if len(row) > len(header):
-                raise DataError(f"{path}, line {start}: {len(row)} fields, but the header has {len(header)}")
-            yield start, dict(zip(header, row))
-        start = reader.line_num + 1
+            yield _BadRow(start, str(error))
+            start = counter.count + 1
+            continue
+        line, start = start, counter.count + 1
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if width is not None and len(row) != width:
+            yield _BadRow(line, f"{len(row)} fields, but the header has {width}")
+            continue
+        if max(positions) >= len(row):
+            yield _BadRow(line, f"{len(row)} fields, column {max(positions)} is missing")
+            continue
+        text = " ".join(row[position] for position in text_positions)
+        label = None
+        if labelled:
+            label = _clean_label(row[positions[-1]])
+            if label is None:
+                yield _BadRow(line, f"empty label in column {options.label_column!r}")
+                continue
+        yield line, text, label
 
 
-def _jsonl_records(path, content):
-    for number, line in enumerate(content.splitlines(), start=1):
+class _LineCounter:
+    """Feeds decoded lines to csv.reader and counts them, so rows know the line they start on."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.count = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.count, line = next(self.lines)
+        return line
+
+
+def _jsonl_rows(path, options, labelled, format):
+    for number, line in _lines(path, options):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise DataError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+            yield _BadRow(number, f"not valid JSON ({error.msg})")
+            continue
         if not isinstance(record, dict):
-            raise DataError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
-        yield number, record
+            yield _BadRow(number, f"expected a JSON object, got {type(record).__name__}")
+            continue
+        missing = [field for field in options.text_columns if not isinstance(record.get(field), str)]
+        if missing:
+            yield _BadRow(number, f"no text in field {missing[0]!r}")
+            continue
+        text = " ".join(record[field] for field in options.text_columns)
+        label = None
+        if labelled:
+            label = _clean_label(record.get(options.label_column))
+            if label is None:
+                yield _BadRow(number, f"no label in field {options.label_column!r}")
+                continue
+        yield number, text, label
+
+
+def _fasttext_rows(path, options, labelled, format):
+    for number, line in _lines(path, options):
+        tokens = line.split()
+        if not tokens:
+            continue
+        labels = []
+        while tokens and tokens[0].startswith(FASTTEXT_PREFIX):
+            labels.append(tokens.pop(0)[len(FASTTEXT_PREFIX) :])
+        if labelled and not (labels and all(labels)):
+            yield _BadRow(number, f"no label (expected {FASTTEXT_PREFIX}NAME before the text)")
+            continue
+        yield number, " ".join(tokens), (labels[0] if len(labels) == 1 else labels) if labelled else None
+
+
+def _txt_rows(path, options, labelled, format):
+    for number, line in _lines(path, options):
+        yield number, line.rstrip("\r\n"), None
+
+
+def _folder_rows(root, options, labelled):
+    """``root/<label>/*.txt``, classes and files in sorted order; each file is one text."""
+    classes = sorted(child for child in root.iterdir() if child.is_dir())
+    if not classes:
+        raise DataError(f"{root}: no class folders (expected {root}/<label>/*.txt)")
+    found = False
+    for folder in classes:
+        for file in sorted(folder.glob("*.txt")):
+            found = True
+            try:
+                text = file.read_bytes().decode(
+                    "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding,
+                    errors=options.encoding_errors,
+                )
+            except UnicodeDecodeError as error:
+                raise DataError(f"{file}: not valid {options.encoding} (byte at offset {error.start})") from None
+            yield str(file), text.strip(), folder.name if labelled else None
+    if not found:
+        raise DataError(f"{root}: no .txt files in its class folders")
