@@ -211,7 +211,7 @@ def _clean_label(value):
     return value or None
 
 
-def _lines(path, options):
+def iter_lines(path, options):
     """Yield (line number, line with its ending) decoded with the options' encoding.
 
     An invalid byte raises DataError naming the line, unless ``encoding_errors="replace"``.
@@ -272,7 +272,7 @@ def _sniff_delimiter(path, options, format):
 
 def _csv_rows(path, options, labelled, format):
     delimiter = _sniff_delimiter(path, options, format)
-    lines = _lines(path, options)
+    lines = iter_lines(path, options)
     counter = _LineCounter(lines)
     reader = csv.reader(counter, delimiter=delimiter)
     wanted = list(options.text_columns) + ([options.label_column] if labelled else [])
@@ -345,7 +345,7 @@ class _LineCounter:
 
 
 def _jsonl_rows(path, options, labelled, format):
-    for number, line in _lines(path, options):
+    for number, line in iter_lines(path, options):
         if not line.strip():
             continue
         try:
@@ -371,7 +371,7 @@ def _jsonl_rows(path, options, labelled, format):
 
 
 def _fasttext_rows(path, options, labelled, format):
-    for number, line in _lines(path, options):
+    for number, line in iter_lines(path, options):
         tokens = line.split()
         if not tokens:
             continue
@@ -385,7 +385,7 @@ def _fasttext_rows(path, options, labelled, format):
 
 
 def _txt_rows(path, options, labelled, format):
-    for number, line in _lines(path, options):
+    for number, line in iter_lines(path, options):
         yield number, line.rstrip("\r\n"), None
 
 

@@ -13,7 +13,6 @@ multi-label), ``score`` [batch] (the highest probability) and, for the attention
 """
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ from textlstm import __version__
 from textlstm.config import SCHEMA_VERSION, Config
 from textlstm.errors import ExportError
 from textlstm.evaluation import evaluate_predictions
+from textlstm.files import apply_umask
 from textlstm.labels import LabelSet
 from textlstm.model import split_text_model, text_model, with_attention
 
@@ -90,9 +90,7 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
     metadata = export_metadata(config, label_set, len(tokenizer.vocabulary))
     text = json.dumps(metadata, indent=2, ensure_ascii=False)
     temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    temporary.chmod(0o777 & ~umask)  # mkdtemp's 0700 would make the export private
+    apply_umask(temporary, 0o777)
     try:
         serve, network = serving_function(tokenizer, model, label_set, metadata["thresholds"])
 

@@ -5,6 +5,13 @@ import tempfile
 from pathlib import Path
 
 
+def apply_umask(path, mode=0o666):
+    """Give ``path`` the permissions a plain ``open`` would (``mkstemp`` and ``mkdtemp`` make it private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
+
 def write_text_atomically(path, text):
     """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
@@ -13,6 +20,7 @@ def write_text_atomically(path, text):
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
+        apply_umask(temporary)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

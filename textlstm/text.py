@@ -3,6 +3,8 @@
 Tokenization uses core TF string ops only (RE2 regular expressions), so a stock TF Serving binary
 runs the exported model. Three modes:
 
+Every mode lower-cases and drops invisible format characters (zero-width spaces, BOMs).
+
 - ``word``: lower-case, drop apostrophes, turn other punctuation and symbols into spaces, split on
   whitespace. ``"Don't stop!"`` -> ``["dont", "stop"]``.
 - ``auto``: as ``word``, and every CJK character (Han, Hiragana, Katakana, Hangul) becomes its own
@@ -36,6 +38,7 @@ def standardize(texts, mode):
         tf.string tensor, shape (batch,).
     """
     texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, r"\p{Cf}", "")  # zero-width and BOM characters
     if mode == "char":
         return tf.strings.regex_replace(texts, r"(\S)", r"\1 ")
     texts = tf.strings.regex_replace(texts, r"['’]", "")

@@ -1,0 +1,56 @@
+"""The registry of standard data sets: one JSON card per data set in ``cards/``.
+
+A card gives the canonical URL, SHA-256 and size of each file, the license and citation, the
+parser of the original format with its label names, the official splits and their published row
+counts. ``load(name)`` downloads (verified, cached), parses and checks the row counts.
+"""
+
+import json
+from pathlib import Path
+
+from textlstm.download import cache_dir, fetch
+from textlstm.errors import DataError
+from textlstm.datasets.parsers import parse
+
+CARDS_DIR = Path(__file__).resolve().parent / "cards"
+
+
+def names():
+    """Names of the registered data sets, sorted."""
+    return sorted(path.stem for path in CARDS_DIR.glob("*.json"))
+
+
+def card(name):
+    """The card of data set ``name`` as a dict."""
+    path = CARDS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise DataError(f"unknown data set {name!r} (registered: {', '.join(names())})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def download(name_or_card, cache=None, mirror=None, progress=True):
+    """Fetch every file of a data set into ``<cache>/<name>/``; returns {file name: path}."""
+    info = card(name_or_card) if isinstance(name_or_card, str) else name_or_card
+    directory = cache_dir(cache) / info["name"]
+    return {
+        file: fetch(file, spec["url"], spec["sha256"], directory, spec.get("size"), mirror, progress)
+        for file, spec in info["files"].items()
+    }
+
+
+def load(name_or_card, cache=None, mirror=None, progress=True):
+    """Download if needed, parse, and check the published row counts.
+
+    Returns:
+        {split name: Corpus}, e.g. {"train", "dev", "test"} or {"all"} when there is no official split.
+    """
+    info = card(name_or_card) if isinstance(name_or_card, str) else name_or_card
+    paths = download(info, cache, mirror, progress)
+    splits = {}
+    for split, file in info["splits"].items():
+        corpus = parse(info["parser"], split, paths[file])
+        expected = info.get("rows", {}).get(split)
+        if expected is not None and len(corpus) != expected:
+            raise DataError(f"{paths[file]}: {len(corpus)} rows in split {split!r}, the publisher's count is {expected}")
+        splits[split] = corpus
+    return splits

@@ -1,0 +1,118 @@
+"""The registry: cards, parsers of the original formats, published row counts (with ../shared when present)."""
+
+import functools
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from textlstm.datasets import registry
+from textlstm.errors import DataError
+
+ORIGINALS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "originals"
+needs_originals = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="../shared/datasets/originals is not present")
+
+
+def test_every_card_is_complete():
+    assert {"sst2", "sst5", "mr", "trec", "ag_news", "imdb", "chnsenticorp_htl", "online_shopping_10cats"} <= set(registry.names())
+    for name in registry.names():
+        card = registry.card(name)
+        assert card["name"] == name
+        for key in ("title", "language", "license", "citation", "files", "parser", "splits", "rows", "homepage"):
+            assert card[key], f"{name}: {key}"
+        for file in card["files"].values():
+            assert file["url"].startswith("https://") and len(file["sha256"]) == 64
+        assert set(card["splits"].values()) <= set(card["files"])
+        assert set(card["rows"]) == set(card["splits"])
+
+
+def test_unknown_name():
+    with pytest.raises(DataError, match="unknown data set 'sst3' \\(registered: ag_news, chnsenticorp_htl, imdb"):
+        registry.card("sst3")
+
+
+@pytest.fixture(scope="module")
+def originals_server():
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ORIGINALS))
+    handler.func.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@needs_originals
+@pytest.mark.parametrize(
+    "name, rows, first_label",
+    [
+        ("sst2", {"train": 6920, "dev": 872, "test": 1821}, "positive"),
+        ("sst5", {"train": 8544, "dev": 1101, "test": 2210}, "very positive"),
+        ("trec", {"train": 5452, "test": 500}, "DESC"),
+        ("mr", {"all": 10662}, "negative"),
+        ("chnsenticorp_htl", {"all": 7766}, "positive"),
+        ("online_shopping_10cats", {"all": 62774}, "书籍"),
+    ],
+)
+def test_download_verify_parse_with_published_counts(originals_server, tmp_path, name, rows, first_label):
+    splits = registry.load(name, cache=tmp_path, mirror=originals_server, progress=False)
+    assert {split: len(corpus) for split, corpus in splits.items()} == rows
+    first = next(iter(splits.values()))
+    assert first.labels[0] == first_label
+    names = registry.card(name)["parser"].get("labels")
+    if names:
+        assert set(first.labels) == set(names.values())
+
+
+@needs_originals
+def test_corrupted_original_fails_the_checksum_and_keeps_nothing(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    data = (ORIGINALS / "TREC.test").read_bytes()
+    (mirror / "TREC.test").write_bytes(data.replace(b"What", b"Whot", 1))
+    (mirror / "TREC.train").write_bytes((ORIGINALS / "TREC.train").read_bytes())
+    with pytest.raises(Exception, match="TREC.test: SHA-256 mismatch"):
+        registry.load("trec", cache=tmp_path / "cache", mirror=mirror, progress=False)
+    assert not (tmp_path / "cache" / "trec" / "TREC.test").exists()
+
+
+def card_for(tmp_path, file, content, parser, splits, rows):
+    path = tmp_path / "mirror" / file
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    sha = hashlib.sha256(content).hexdigest()
+    return {"name": "tiny", "files": {file: {"url": "https://example.invalid/" + file, "sha256": sha, "size": len(content)}},
+            "parser": parser, "splits": splits, "rows": rows}
+
+
+def test_aclimdb_parser_on_a_tiny_tarball(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in [("train/pos/1_9.txt", "Great<br />film"), ("train/neg/2_1.txt", "Bad"),
+                           ("train/unsup/3_0.txt", "unlabelled"), ("test/pos/4_8.txt", "Fine")]:
+            info = tarfile.TarInfo("aclImdb/" + name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    card = card_for(tmp_path, "aclImdb_v1.tar.gz", buffer.getvalue(),
+                    {"name": "aclimdb", "labels": {"neg": "negative", "pos": "positive"}},
+                    {"train": "aclImdb_v1.tar.gz", "test": "aclImdb_v1.tar.gz"}, {"train": 2, "test": 1})
+    splits = registry.load(card, cache=tmp_path / "cache", mirror=tmp_path / "mirror", progress=False)
+    assert splits["train"].texts == ["Bad", "Great\nfilm"] and splits["train"].labels == ["negative", "positive"]
+    assert splits["test"].texts == ["Fine"]
+
+
+def test_ag_news_layout_and_row_count_check(tmp_path):
+    content = b'"3","Wall St.","Stocks fell\\again."\n"2","Cup final","Team wins."\n'
+    parser = {"name": "csv", "header": False, "text_columns": [1, 2], "label_column": 0,
+              "backslash_is_newline": True, "labels": {"2": "Sports", "3": "Business"}}
+    card = card_for(tmp_path, "test.csv", content, parser, {"test": "test.csv"}, {"test": 2})
+    corpus = registry.load(card, cache=tmp_path / "cache", mirror=tmp_path / "mirror", progress=False)["test"]
+    assert corpus.texts == ["Wall St. Stocks fell\nagain.", "Cup final Team wins."]
+    assert corpus.labels == ["Business", "Sports"]
+    card["rows"]["test"] = 3
+    with pytest.raises(DataError, match="2 rows in split 'test', the publisher's count is 3"):
+        registry.load(card, cache=tmp_path / "cache", mirror=tmp_path / "mirror", progress=False)
