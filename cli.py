@@ -32,12 +32,14 @@ from textlstm.data import (  # noqa: E402
     read_texts,
     skipped_summary,
 )
-from textlstm.datasets import sample_path  # noqa: E402
+from textlstm.datasets import registry, sample_path  # noqa: E402
 from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
 from textlstm.evaluation import format_report  # noqa: E402
 from textlstm.export import check_writable  # noqa: E402
 from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
+from textlstm.splits import overlap  # noqa: E402
+from textlstm.summary import format_summary, summarize  # noqa: E402
 
 
 _OPTION_NAMES = {"label_thresholds": "--label-threshold", "text_columns": "--text-column"}
@@ -155,6 +157,25 @@ def _read_options(kwargs):
     )
 
 
+def cache_options(command):
+    """--cache-dir and --mirror: where registered data sets are kept and fetched from."""
+    command = click.option("--mirror", help="Base URL or local directory holding the data-set files under their original names. [default: $TEXTLSTM_MIRROR]")(command)
+    return click.option("--cache-dir", type=click.Path(file_okay=False), help="Where downloaded data sets are kept. [default: $TEXTLSTM_CACHE, else ~/.cache/textlstm]")(command)
+
+
+def dataset_options(command):
+    """--dataset NAME with its cache and mirror settings."""
+    command = cache_options(command)
+    return click.option("--dataset", help="A registered data set by name (see `textlstm datasets list`), downloaded and verified on first use.")(command)
+
+
+def _registered_splits(name, seed, cache_dir, mirror):
+    splits = registry.standard_splits(registry.load(name, cache=cache_dir, mirror=mirror), seed)
+    if "all" in registry.card(name)["splits"]:
+        click.echo(f"{name} has no official test split: holding out a stratified 10% as test (seed {seed}).")
+    return splits
+
+
 def _read(reader, path, options):
     """Read with ``reader`` and print a line about skipped bad rows instead of a Python warning."""
     with warnings.catch_warnings():
@@ -172,39 +193,60 @@ def _read(reader, path, options):
 @click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create: a SavedModel with model.keras, metrics and config beside it.")
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@dataset_options
 @read_options()
 @config_options
-def train(train_file, dev_file, test_file, output, force, quiet, config_file, **kwargs):
+def train(train_file, dev_file, test_file, output, force, quiet, dataset, cache_dir, mirror, config_file, **kwargs):
     """Train a classifier, evaluate it and write the export directory."""
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
-    if train_file is None:
-        train_file = str(sample_path("train"))
-        test_file = test_file or str(sample_path("test"))
-        options = ReadOptions()
-        click.echo(f"No --train given: using the embedded sample data ({train_file}).")
-    train_corpus = _read(read_corpus, train_file, options)
-    dev_corpus = _read(read_corpus, dev_file, options) if dev_file else None
-    test_corpus = _read(read_corpus, test_file, options) if test_file else None
-    label_set = LabelSet.fit(train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_file)
+    train_corpus, dev_corpus, test_corpus = _training_data(
+        train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
+    )
+    label_set = LabelSet.fit(
+        train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
+    )
     for corpus in (dev_corpus, test_corpus):
         if corpus is not None:
             label_set.encode(corpus.labels, corpus.where)
     check_writable(output, force)
+    if test_corpus is not None:
+        shared = overlap(train_corpus, test_corpus)
+        if shared:
+            click.echo(f"Warning: {len(shared)} test texts also occur in the training data (e.g. {test_corpus.where(shared[0])}).", err=True)
     _echo_data(train_corpus, label_set, config)
     classifier = textlstm.TextClassifier(config).fit(
         train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=0 if quiet else "auto"
     )
-    _echo_outcome(classifier, dev_file)
+    _echo_outcome(classifier, dev_corpus)
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
     if test_corpus is not None:
         metrics["test"] = classifier.evaluate(test_corpus.texts, test_corpus.labels, test_corpus.where)
-        click.echo(f"\nTest ({test_file})\n" + format_report(metrics["test"]))
+        click.echo(f"\nTest ({test_corpus.path})\n" + format_report(metrics["test"]))
     classifier.export(output, force=force, files={"metrics.json": metrics, "history.json": classifier.history_})
     example = (test_corpus or train_corpus).texts[0]
     click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, metrics.json, history.json).")
     click.echo(f"Predict with:\n  textlstm predict {shlex.quote(output)} {shlex.quote(example)}")
+
+
+def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mirror, options):
+    """(train, dev or None, test or None) Corpora: from files, a registered data set, or the embedded sample."""
+    if dataset and train_file:
+        raise click.UsageError("give --dataset or --train, not both")
+    if dataset:
+        splits = _registered_splits(dataset, seed, cache_dir, mirror)
+        test = _read(read_corpus, test_file, options) if test_file else splits["test"]
+        return splits["train"], splits.get("dev"), test
+    if train_file is None:
+        click.echo(f"No --train given: using the embedded sample data ({sample_path('train')}).")
+        test = _read(read_corpus, test_file, options) if test_file else read_corpus(sample_path("test"))
+        return read_corpus(sample_path("train")), None, test
+    return (
+        _read(read_corpus, train_file, options),
+        _read(read_corpus, dev_file, options) if dev_file else None,
+        _read(read_corpus, test_file, options) if test_file else None,
+    )
 
 
 def _echo_data(corpus, label_set, config):
@@ -213,9 +255,9 @@ def _echo_data(corpus, label_set, config):
     click.echo(f"Training data: {corpus.path}: {len(corpus)} texts, {len(label_set.classes)} classes ({counts})")
 
 
-def _echo_outcome(classifier, dev_file):
+def _echo_outcome(classifier, dev_corpus):
     config = classifier.config_
-    validation = dev_file or f"{config.validation_split:.0%} stratified split of the training data"
+    validation = dev_corpus.path if dev_corpus else f"{config.validation_split:.0%} stratified split of the training data"
     click.echo(
         f"Validation: {validation}; best epoch {classifier.history_['best_epoch']} "
         f"of {len(classifier.history_['loss'])} (early stopping on {config.early_stopping})"
@@ -224,14 +266,21 @@ def _echo_outcome(classifier, dev_file):
 
 @main.command()
 @click.argument("export_dir", type=click.Path())
-@click.option("--test", "test_file", type=existing_data, required=True, help="Labelled data to evaluate on.")
+@click.option("--test", "test_file", type=existing_data, help="Labelled data to evaluate on.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Also save the metrics as JSON to this file.")
+@dataset_options
 @read_options()
-def evaluate(export_dir, test_file, output, **kwargs):
-    """Evaluate an export directory on labelled data."""
+def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs):
+    """Evaluate an export directory on labelled data (--test FILE, or the test split of --dataset)."""
     options = _read_options(kwargs)
+    if bool(test_file) == bool(dataset):
+        raise click.UsageError("give --test FILE or --dataset NAME (one of them)")
     predictor = textlstm.load(export_dir)
-    corpus = _read(read_corpus, test_file, options)
+    if dataset:
+        corpus = _registered_splits(dataset, predictor.config.seed, cache_dir, mirror)["test"]
+        test_file = corpus.path
+    else:
+        corpus = _read(read_corpus, test_file, options)
     report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where)
     click.echo(f"Test ({test_file})\n" + format_report(report))
     if output:
@@ -312,6 +361,54 @@ def export_command(model_file, output, force):
     classifier = textlstm.TextClassifier.from_keras(model_file)
     classifier.export(output, force=force)
     click.echo(f"Export written to {output}/")
+
+
+@main.group(name="datasets")
+def datasets_group():
+    """Standard data sets: list them, describe them or a file, download them."""
+
+
+@datasets_group.command(name="list")
+def datasets_list():
+    """The registered data sets."""
+    click.echo(f"{'name':<24}{'lang':<6}{'classes':>8}  {'rows':<36}title")
+    for name in registry.names():
+        card = registry.card(name)
+        rows = ", ".join(f"{split} {count:,}" for split, count in card["rows"].items())
+        click.echo(f"{name:<24}{card['language']:<6}{len(card['labels']):>8}  {rows:<36}{card['title']}")
+
+
+@datasets_group.command(name="info")
+@click.argument("name_or_file")
+@click.option("--test", "test_file", type=existing_data, help="With a file: also count its texts that occur in this file.")
+@click.option("--tokenizer", type=click.Choice(["auto", "word", "char"]), default="auto", show_default=True, help="How tokens are counted.")
+@cache_options
+@read_options()
+def datasets_info(name_or_file, test_file, tokenizer, cache_dir, mirror, **kwargs):
+    """Describe a registered data set (card and data) or a labelled file: classes, lengths, duplicates, overlap."""
+    options = _read_options(kwargs)
+    if name_or_file in registry.names() and not os.path.exists(name_or_file):
+        card = registry.card(name_or_file)
+        click.echo(f"{card['name']}: {card['title']}\n  homepage: {card['homepage']}\n  license: {card['license']}")
+        click.echo(f"  citation: {card['citation']}")
+        for file, spec in card["files"].items():
+            size = f"{spec['size']:,} bytes" if spec.get("size") else "size not published"
+            click.echo(f"  file {file}: {spec['url']} ({size}, sha256 {spec['sha256']})")
+        splits = registry.load(name_or_file, cache=cache_dir, mirror=mirror)
+    else:
+        splits = {"data": _read(read_corpus, name_or_file, options)}
+        if test_file:
+            splits["test"] = _read(read_corpus, test_file, options)
+    click.echo(format_summary(summarize(splits, tokenizer)))
+
+
+@datasets_group.command(name="download")
+@click.argument("name")
+@cache_options
+def datasets_download(name, cache_dir, mirror):
+    """Download and verify a registered data set into the cache."""
+    for file, path in registry.download(name, cache=cache_dir, mirror=mirror).items():
+        click.echo(f"{file}: {path} (SHA-256 verified)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 from textlstm.download import cache_dir, fetch
 from textlstm.errors import DataError
 from textlstm.datasets.parsers import parse
+from textlstm.splits import split_corpus
 
 CARDS_DIR = Path(__file__).resolve().parent / "cards"
 
@@ -54,3 +55,15 @@ def load(name_or_card, cache=None, mirror=None, progress=True):
             raise DataError(f"{paths[file]}: {len(corpus)} rows in split {split!r}, the publisher's count is {expected}")
         splits[split] = corpus
     return splits
+
+
+def standard_splits(splits, seed, test_fraction=0.1):
+    """``{"train", "test"[, "dev"]}`` from ``load``'s splits.
+
+    A data set published as one file (``"all"``) gets a seeded, stratified ``test_fraction`` test
+    split, the same for the same seed.
+    """
+    if "all" not in splits:
+        return dict(splits)
+    train, _, test = split_corpus(splits["all"], dev_fraction=0, test_fraction=test_fraction, seed=seed)
+    return {"train": train, "test": test}

@@ -197,3 +197,40 @@ def test_train_on_a_folder_with_skips_reported(tmp_path):
 
 def test_bad_read_option_is_a_usage_error(tmp_path):
     assert_one_line_error(run("train", "--encoding", "klingon"), 2, "Invalid value for '--encoding': unknown encoding 'klingon'")
+
+
+ORIGINALS = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "datasets" / "originals"
+needs_originals = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="../shared/datasets/originals is not present")
+
+
+def test_datasets_list_and_file_info(workspace):
+    listing = run("datasets", "list")
+    assert listing.exit_code == 0
+    assert "sst2" in listing.output and "train 6,920, dev 872, test 1,821" in listing.output
+    info = run("datasets", "info", workspace / "train.csv", "--test", workspace / "test.csv")
+    assert info.exit_code == 0, info.output
+    assert "data: 12 rows, 2 classes" in info.output
+    assert "overlap: 4 test texts also occur in data" in info.output
+
+
+@needs_originals
+def test_train_and_evaluate_on_a_registered_data_set(tmp_path):
+    common = ["--mirror", ORIGINALS, "--cache-dir", tmp_path / "cache"]
+    downloaded = run("datasets", "download", "trec", *common)
+    assert downloaded.exit_code == 0, downloaded.output
+    assert "TREC.train: " in downloaded.output and "(SHA-256 verified)" in downloaded.output
+    result = run("train", "--dataset", "trec", *common, "--output", tmp_path / "m", "--epochs", "1",
+                 "--units", "8", "--embedding-dim", "8", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Warning: 11 test texts also occur in the training data" in result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["examples"] == 500
+    evaluated = run("evaluate", tmp_path / "m", "--dataset", "trec", *common)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "examples   500" in evaluated.output
+
+
+@needs_originals
+def test_registered_data_set_without_test_split_gets_a_seeded_one(tmp_path):
+    result = run("datasets", "info", "mr", "--mirror", ORIGINALS, "--cache-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "all: 10662 rows, 2 classes" in result.output

@@ -22,7 +22,7 @@ def test_every_card_is_complete():
     for name in registry.names():
         card = registry.card(name)
         assert card["name"] == name
-        for key in ("title", "language", "license", "citation", "files", "parser", "splits", "rows", "homepage"):
+        for key in ("title", "language", "labels", "license", "citation", "files", "parser", "splits", "rows", "homepage"):
             assert card[key], f"{name}: {key}"
         for file in card["files"].values():
             assert file["url"].startswith("https://") and len(file["sha256"]) == 64
@@ -63,9 +63,7 @@ def test_download_verify_parse_with_published_counts(originals_server, tmp_path,
     assert {split: len(corpus) for split, corpus in splits.items()} == rows
     first = next(iter(splits.values()))
     assert first.labels[0] == first_label
-    names = registry.card(name)["parser"].get("labels")
-    if names:
-        assert set(first.labels) == set(names.values())
+    assert set(first.labels) == set(registry.card(name)["labels"])
 
 
 @needs_originals

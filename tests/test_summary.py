@@ -1,0 +1,21 @@
+"""The data report on a corpus a reader can count by hand."""
+
+from textlstm.data import Corpus
+from textlstm.summary import format_summary, summarize
+
+
+def test_summary_counts():
+    train = Corpus("t", ["a b c", "A B C", "", "猫在睡觉"], ["x", "x", "y", ["x", "z"]], [1, 2, 3, 4])
+    test = Corpus("s", ["a b c", "new"], ["x", "y"], [1, 2])
+    report = summarize({"train": train, "test": test})
+    split = report["splits"]["train"]
+    assert split["rows"] == 4
+    assert split["classes"] == {"x": 3, "y": 1, "z": 1}
+    assert split["tokens"][100] == 4  # 猫 在 睡 觉
+    assert split["characters"][100] == 5
+    assert split["vocabulary"] == 7  # a b c 猫 在 睡 觉
+    assert (split["empty"], split["duplicates"]) == (1, 1)
+    assert report["overlap"] == {"train/test": 1}
+    text = format_summary(report)
+    assert "train: 4 rows, 3 classes, vocabulary 7 tokens" in text
+    assert "overlap: 1 test texts also occur in train" in text
