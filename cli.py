@@ -39,6 +39,7 @@ from textlstm.export import check_writable  # noqa: E402
 from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
 from textlstm.splits import overlap  # noqa: E402
+from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
 
 
@@ -193,39 +194,41 @@ def _read(reader, path, options):
 @click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create: a SavedModel with model.keras, metrics and config beside it.")
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--streaming/--no-streaming", default=None, help="Read --train lazily, epoch after epoch, for files larger than memory. Default: on for files over 512 MiB.")
 @dataset_options
 @read_options()
 @config_options
-def train(train_file, dev_file, test_file, output, force, quiet, dataset, cache_dir, mirror, config_file, **kwargs):
+def train(train_file, dev_file, test_file, output, force, quiet, streaming, dataset, cache_dir, mirror, config_file, **kwargs):
     """Train a classifier, evaluate it and write the export directory."""
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
-    train_corpus, dev_corpus, test_corpus = _training_data(
-        train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
-    )
-    label_set = LabelSet.fit(
-        train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
-    )
-    for corpus in (dev_corpus, test_corpus):
-        if corpus is not None:
-            label_set.encode(corpus.labels, corpus.where)
-    check_writable(output, force)
-    if test_corpus is not None:
-        shared = overlap(train_corpus, test_corpus)
-        if shared:
-            click.echo(f"Warning: {len(shared)} test texts also occur in the training data (e.g. {test_corpus.where(shared[0])}).", err=True)
-    _echo_data(train_corpus, label_set, config)
-    classifier = textlstm.TextClassifier(config).fit(
-        train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=0 if quiet else "auto"
-    )
-    _echo_outcome(classifier, dev_corpus)
+    verbose = 0 if quiet else "auto"
+    if streaming is None:
+        streaming = bool(train_file) and os.path.isfile(train_file) and os.path.getsize(train_file) > AUTO_THRESHOLD_BYTES
+    if streaming:
+        if not train_file or dataset:
+            raise click.UsageError("--streaming reads a --train file; it does not apply to --dataset or the sample data")
+        check_writable(output, force)
+        click.echo(f"Streaming {train_file}: reading it lazily, epoch after epoch.")
+        classifier = textlstm.TextClassifier(config).fit_file(train_file, options, dev_file, verbose=verbose)
+        test_corpus = _read(read_corpus, test_file, options) if test_file else None
+        _echo_outcome(classifier, dev_file)
+    else:
+        train_corpus, dev_corpus, test_corpus = _training_data(
+            train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
+        )
+        _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force)
+        classifier = textlstm.TextClassifier(config).fit(
+            train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=verbose
+        )
+        _echo_outcome(classifier, dev_corpus and dev_corpus.path)
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
     if test_corpus is not None:
         metrics["test"] = classifier.evaluate(test_corpus.texts, test_corpus.labels, test_corpus.where)
         click.echo(f"\nTest ({test_corpus.path})\n" + format_report(metrics["test"]))
     classifier.export(output, force=force, files={"metrics.json": metrics, "history.json": classifier.history_})
-    example = (test_corpus or train_corpus).texts[0]
+    example = test_corpus.texts[0] if test_corpus else "some text to classify"
     click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, metrics.json, history.json).")
     click.echo(f"Predict with:\n  textlstm predict {shlex.quote(output)} {shlex.quote(example)}")
 
@@ -249,15 +252,34 @@ def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mi
     )
 
 
-def _echo_data(corpus, label_set, config):
+def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force):
+    """Fail fast, before any training: labels, classes, the output directory; warn on train/test overlap."""
+    label_set = LabelSet.fit(
+        train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
+    )
+    for corpus in (dev_corpus, test_corpus):
+        if corpus is not None:
+            label_set.encode(corpus.labels, corpus.where)
+    check_writable(output, force)
+    if test_corpus is not None:
+        shared = overlap(train_corpus, test_corpus)
+        if shared:
+            click.echo(
+                f"Warning: {len(shared)} test texts also occur in the training data (e.g. {test_corpus.where(shared[0])}).",
+                err=True,
+            )
+    _echo_data(train_corpus, label_set)
+
+
+def _echo_data(corpus, label_set):
     targets = label_set.encode(corpus.labels, corpus.where)
     counts = ", ".join(f"{name}: {int(n)}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
     click.echo(f"Training data: {corpus.path}: {len(corpus)} texts, {len(label_set.classes)} classes ({counts})")
 
 
-def _echo_outcome(classifier, dev_corpus):
+def _echo_outcome(classifier, dev_path):
     config = classifier.config_
-    validation = dev_corpus.path if dev_corpus else f"{config.validation_split:.0%} stratified split of the training data"
+    validation = dev_path or f"{config.validation_split:.0%} of the training data"
     click.echo(
         f"Validation: {validation}; best epoch {classifier.history_['best_epoch']} "
         f"of {len(classifier.history_['loss'])} (early stopping on {config.early_stopping})"

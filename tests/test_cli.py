@@ -234,3 +234,12 @@ def test_registered_data_set_without_test_split_gets_a_seeded_one(tmp_path):
     result = run("datasets", "info", "mr", "--mirror", ORIGINALS, "--cache-dir", tmp_path)
     assert result.exit_code == 0, result.output
     assert "all: 10662 rows, 2 classes" in result.output
+
+
+def test_train_streaming(workspace, tmp_path):
+    result = run("train", "--train", workspace / "train.csv", "--dev", workspace / "train.csv", "--test",
+                 workspace / "test.csv", "--streaming", "--output", tmp_path / "m", *FAST_OPTIONS)
+    assert result.exit_code == 0, result.output
+    assert f"Streaming {workspace / 'train.csv'}" in result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["accuracy"] == 1.0
+    assert_one_line_error(run("train", "--streaming", "--output", tmp_path / "n"), 2, "--streaming reads a --train file")

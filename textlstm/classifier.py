@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from textlstm import training
+from textlstm import streaming, training
 from textlstm.config import Config
 from textlstm.data import Corpus
 from textlstm.errors import ConfigError, DataError, NotFittedError
@@ -12,6 +12,7 @@ from textlstm.evaluation import evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
 from textlstm.labels import LabelSet
 from textlstm.model import build_model
+from textlstm.splits import stratified_indices
 from textlstm.text import TextTokenizer, build_vocabulary
 
 
@@ -64,9 +65,7 @@ class TextClassifier:
         label_set = LabelSet.fit(labels, config.task == "multi-label", config.label_delimiter)
         targets = label_set.encode(labels)
         if validation_data is None:
-            train_rows, validation_rows = training.split_validation(
-                targets, config.validation_split, config.seed, label_set.multi_label
-            )
+            train_rows, validation_rows = stratified_indices(labels, config.validation_split, config.seed)
             validation_texts = [texts[i] for i in validation_rows]
             validation_targets = targets[validation_rows]
             texts = [texts[i] for i in train_rows]
@@ -74,6 +73,56 @@ class TextClassifier:
         else:
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count)
+        self._prepare(report, label_set, len(texts), f"{len(validation_texts)}", verbose)
+        batch = self.config_.batch_size
+        train = training.make_dataset(self.tokenizer_.ragged_ids(texts), targets, batch, shuffle_seed=config.seed)
+        validation = training.make_dataset(
+            self.tokenizer_.ragged_ids(validation_texts), validation_targets, max(batch, 256)
+        )
+        return self._train(train, validation, targets.sum(axis=0), verbose)
+
+    def fit_file(self, path, options=None, validation_path=None, verbose="auto"):
+        """Streaming fit for files larger than memory: lines are read lazily, epoch after epoch.
+
+        One bounded-memory pass builds the vocabulary and the label set; without
+        ``validation_path``, about ``config.validation_split`` of the rows (chosen by a hash of the
+        seed and the line) validate. See ``textlstm.streaming``.
+
+        Args:
+            path: a labelled file in any format ``textlstm.data`` reads.
+            options: its ReadOptions (validation_path is read with the same options).
+            validation_path: a labelled file for early stopping.
+
+        Returns:
+            self.
+        """
+        config = self.config
+        training.set_seed(config.seed)
+        fraction = None if validation_path else config.validation_split
+        scanned = streaming.scan(path, options, config, fraction)
+        if fraction:
+            validation_rows, described = scanned.validation_rows, f"{scanned.validation_rows} (hash-chosen rows)"
+        else:
+            validation_rows = streaming.check_rows(validation_path, options, scanned.label_set)
+            described = f"{validation_rows} ({validation_path})"
+        self._prepare(scanned.vocabulary, scanned.label_set, scanned.train_rows, described, verbose)
+        batch, seed = self.config_.batch_size, config.seed
+        common = dict(options=options, tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
+        train = streaming.stream_dataset(
+            path, batch_size=batch, part="train" if fraction else "all", rows=scanned.train_rows, shuffle=True, **common
+        )
+        validation = streaming.stream_dataset(
+            validation_path or path,
+            batch_size=max(batch, 256),
+            part="validation" if fraction else "all",
+            rows=validation_rows,
+            **common,
+        )
+        return self._train(train, validation, scanned.class_counts, verbose)
+
+    def _prepare(self, report, label_set, train_count, validation, verbose):
+        """Resolve the config from the data, build tokenizer and model, and say what was decided."""
+        config = self.config
         self.config_ = config.replace(max_length=report.resolve_max_length(config.max_length, config.max_length_cap))
         self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length)
         self.label_set_ = label_set
@@ -81,27 +130,27 @@ class TextClassifier:
         self.vocabulary_report_ = report
         self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
         if verbose != 0:
-            print(self._describe_preparation(len(texts), len(validation_texts)), flush=True)
-        self.history_ = training.fit(
-            self.model_,
-            (self.tokenizer_.ragged_ids(texts), targets),
-            (self.tokenizer_.ragged_ids(validation_texts), validation_targets),
-            self.config_,
-            verbose=verbose,
-        )
-        self.validation_report_ = evaluate_predictions(
-            label_set, validation_targets, label_set.decide(self.predict_proba(validation_texts), self.thresholds_)
-        )
+            print(self._describe_preparation(train_count, validation), flush=True)
+
+    def _train(self, train, validation, class_counts, verbose):
+        """Fit on the datasets, then measure the kept weights on the validation dataset."""
+        class_weight = None
+        if self.config_.class_weight == "balanced":
+            class_weight = training.balanced_class_weight(class_counts)
+        self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose)
+        true, probabilities = training.predict_dataset(self.model_, validation)
+        predicted = self.label_set_.decide(probabilities, self.thresholds_)
+        self.validation_report_ = evaluate_predictions(self.label_set_, true, predicted)
         return self
 
-    def _describe_preparation(self, train_count, validation_count):
+    def _describe_preparation(self, train_count, validation):
         """What fit decided from the data, as printed before training (verbose fits)."""
         report, config = self.vocabulary_report_, self.config_
         lengths = report.length_percentiles
         source = "set by max_length" if self.config.max_length else f"95th percentile, cap {config.max_length_cap}"
         return "\n".join(
             [
-                f"Texts: {train_count} for training, {validation_count} for validation; "
+                f"Texts: {train_count} for training, {validation} for validation; "
                 f"{len(self.classes_)} classes ({config.task})",
                 f"Vocabulary: {len(self.tokenizer_.vocabulary)} ids ({report.distinct_tokens} distinct "
                 f"{config.tokenizer}-mode tokens seen, min count {config.min_count}, max tokens {config.max_tokens})",

@@ -30,7 +30,7 @@ class LabelSet:
         """
         found = set()
         for value in labels:
-            found.update(_split(value, multi_label, delimiter))
+            found.update(split_labels(value, multi_label, delimiter))
         classes = tuple(sorted(found))
         if len(classes) < 2:
             only = f" ({classes[0]!r})" if classes else ""
@@ -50,7 +50,7 @@ class LabelSet:
         index = {name: column for column, name in enumerate(self.classes)}
         targets = np.zeros((len(labels), len(self.classes)), dtype=np.float32)
         for row, value in enumerate(labels):
-            for name in _split(value, self.multi_label, self.delimiter):
+            for name in split_labels(value, self.multi_label, self.delimiter):
                 if name not in index:
                     place = where(row) if where else f"example {row}"
                     raise DataError(
@@ -81,7 +81,8 @@ class LabelSet:
         return cls(tuple(values["classes"]), bool(values["multi_label"]), values["delimiter"])
 
 
-def _split(value, multi_label, delimiter):
+def split_labels(value, multi_label, delimiter):
+    """The label names in one label value: a list as is; a string split at ``delimiter`` (multi-label)."""
     if isinstance(value, (list, tuple)):
         return [str(item).strip() for item in value]
     if multi_label:

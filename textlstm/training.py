@@ -3,37 +3,12 @@
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
 
-from textlstm.errors import DataError
 
 
 def set_seed(seed):
     """Seed Python, NumPy, TensorFlow and Keras: on CPU, the same seed gives the same metrics."""
     keras.utils.set_random_seed(seed)
-
-
-def split_validation(targets, fraction, seed, multi_label):
-    """Indices of a seeded train/validation split, stratified by class for single-label data.
-
-    Args:
-        targets: indicators, shape (n, classes).
-
-    Returns:
-        (train_indices, validation_indices), sorted int arrays.
-    """
-    count = len(targets)
-    indices = np.arange(count)
-    size = max(1, int(round(count * fraction)))
-    if count - size < 1:
-        raise DataError(f"only {count} training examples: too few to hold out a validation split")
-    classes = targets.argmax(axis=1)
-    stratify = None
-    if not multi_label and np.bincount(classes).min() >= 2 and size >= targets.shape[1]:
-        stratify = classes
-    train, validation = train_test_split(indices, test_size=size, random_state=seed, stratify=stratify)
-    return np.sort(train), np.sort(validation)
 
 
 def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None):
@@ -59,12 +34,15 @@ def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def balanced_class_weight(targets):
-    """{class index: weight}, weights inversely proportional to class frequency (scikit-learn's rule)."""
-    classes = targets.argmax(axis=1)
-    present = np.unique(classes)
-    weights = compute_class_weight("balanced", classes=present, y=classes)
-    return {int(index): float(weight) for index, weight in zip(present, weights)}
+def balanced_class_weight(counts):
+    """{class index: weight} from examples per class: ``n / (classes present * count)``, scikit-learn's rule.
+
+    Args:
+        counts: examples per class, shape (classes,); absent classes get no weight.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    present = np.flatnonzero(counts)
+    return {int(index): float(counts.sum() / (len(present) * counts[index])) for index in present}
 
 
 def compile_model(model, config):
@@ -80,13 +58,14 @@ def compile_model(model, config):
     )
 
 
-def fit(model, train, validation, config, verbose=1):
+def fit(model, train, validation, config, class_weight=None, verbose=1):
     """Train ``model`` in place and keep the weights of its best validation epoch.
 
     Args:
         model: ids -> probabilities, from ``build_model``.
-        train, validation: (ids RaggedTensor (n, None), targets (n, classes)).
-        config: Config (epochs, batch size, learning rate, clipping, early stopping, class weights, seed).
+        train, validation: tf.data.Datasets of (ids (batch, time), targets (batch, classes)).
+        config: Config (epochs, learning rate, clipping, early stopping).
+        class_weight: {class index: weight} or None.
         verbose: Keras progress-bar mode (0 silent, 1 bar, 2 one line per epoch).
 
     Returns:
@@ -100,12 +79,9 @@ def fit(model, train, validation, config, verbose=1):
         patience=config.patience,
         restore_best_weights=True,
     )
-    class_weight = None
-    if config.class_weight == "balanced":
-        class_weight = balanced_class_weight(train[1])
     history = model.fit(
-        make_dataset(*train, batch_size=config.batch_size, shuffle_seed=config.seed),
-        validation_data=make_dataset(*validation, batch_size=max(config.batch_size, 256)),
+        train,
+        validation_data=validation,
         epochs=config.epochs,
         callbacks=[stopping],
         class_weight=class_weight,
@@ -115,3 +91,16 @@ def fit(model, train, validation, config, verbose=1):
     result = {name: [float(value) for value in values] for name, values in history.history.items()}
     result["best_epoch"] = int(stopping.best_epoch) + 1
     return result
+
+
+def predict_dataset(model, dataset):
+    """Run ``model`` over a dataset of (ids, targets).
+
+    Returns:
+        (targets (n, classes), probabilities (n, classes)) as NumPy arrays.
+    """
+    targets, probabilities = [], []
+    for ids, batch_targets in dataset:
+        probabilities.append(np.asarray(model.predict_on_batch(ids)))
+        targets.append(batch_targets.numpy())
+    return np.concatenate(targets), np.concatenate(probabilities)

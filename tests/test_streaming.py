@@ -1,0 +1,66 @@
+"""Streaming: the scan equals the in-memory path, lengths percentiles match NumPy, a streamed fit works."""
+
+import csv
+import random
+
+import numpy as np
+
+from conftest import FAST, LABELS, TEXTS
+from textlstm import TextClassifier
+from textlstm.config import Config
+from textlstm.data import read_corpus
+from textlstm.streaming import _percentiles, is_validation, scan
+from textlstm.text import build_vocabulary
+
+
+def generated_csv(path, rows=3000, seed=0):
+    """Texts of random words; class 'a' favours the first words, 'b' the last; some Chinese rows."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(400)] + list("猫狗鱼鸟")
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "label"])
+        for _ in range(rows):
+            label = rng.choice("ab")
+            pool = words[:250] if label == "a" else words[150:]
+            writer.writerow([" ".join(rng.choice(pool) for _ in range(rng.randint(0, 30))), label])
+    return path
+
+
+def test_scan_gives_the_in_memory_vocabulary(tmp_path):
+    path = generated_csv(tmp_path / "big.csv")
+    config = Config(min_count=2, max_tokens=300)
+    scanned = scan(path, None, config)
+    corpus = read_corpus(path)
+    in_memory = build_vocabulary(corpus.texts, config.tokenizer, config.max_tokens, config.min_count)
+    assert scanned.vocabulary == in_memory
+    assert scanned.train_rows == len(corpus) and scanned.validation_rows == 0
+    assert scanned.label_set.classes == ("a", "b")
+    assert scanned.class_counts.tolist() == [corpus.labels.count("a"), corpus.labels.count("b")]
+
+
+def test_scan_holds_out_hash_chosen_rows(tmp_path):
+    path = generated_csv(tmp_path / "big.csv")
+    scanned = scan(path, None, Config(seed=3), validation_fraction=0.1)
+    chosen = sum(is_validation(line, 3, 0.1) for line in read_corpus(path).locations)
+    assert scanned.validation_rows == chosen and 200 < chosen < 400
+    assert scanned.train_rows + scanned.validation_rows == 3000
+
+
+def test_length_percentiles_from_a_histogram_match_numpy():
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(0, 50, size=1001)
+    histogram = {int(value): int(count) for value, count in zip(*np.unique(lengths, return_counts=True))}
+    expected = {p: int(np.ceil(np.percentile(lengths, p))) for p in (50, 95, 100)}
+    assert _percentiles(histogram) == expected
+
+
+def test_streamed_fit_overfits_the_tiny_corpus(tmp_path):
+    path = tmp_path / "tiny.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([["text", "label"], *zip(TEXTS, LABELS)])
+    classifier = TextClassifier(**FAST).fit_file(path, validation_path=path, verbose=0)
+    assert len(classifier.history_["loss"]) == FAST["epochs"]  # every epoch re-reads the file
+    assert classifier.score(TEXTS, LABELS) == 1.0
+    assert classifier.validation_report_["examples"] == len(TEXTS)
+    assert classifier.vocabulary_report_ == build_vocabulary(TEXTS, "auto", 20000, 1)
