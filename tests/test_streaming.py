@@ -9,8 +9,8 @@ from conftest import FAST, LABELS, TEXTS
 from textlstm import TextClassifier
 from textlstm.config import Config
 from textlstm.data import read_corpus
-from textlstm.streaming import _percentiles, is_validation, scan
-from textlstm.text import build_vocabulary
+from textlstm.streaming import is_validation, scan
+from textlstm.text import build_vocabulary, length_percentiles
 
 
 def generated_csv(path, rows=3000, seed=0):
@@ -30,7 +30,7 @@ def generated_csv(path, rows=3000, seed=0):
 def test_scan_gives_the_in_memory_vocabulary(tmp_path):
     path = generated_csv(tmp_path / "big.csv")
     config = Config(min_count=2, max_tokens=300)
-    scanned = scan(path, None, config)
+    scanned = scan(path, None, config, max_table=1000)  # 404 distinct tokens: the bound never bites
     corpus = read_corpus(path)
     in_memory = build_vocabulary(corpus.texts, config.tokenizer, config.max_tokens, config.min_count)
     assert scanned.vocabulary == in_memory
@@ -52,7 +52,7 @@ def test_length_percentiles_from_a_histogram_match_numpy():
     lengths = rng.integers(0, 50, size=1001)
     histogram = {int(value): int(count) for value, count in zip(*np.unique(lengths, return_counts=True))}
     expected = {p: int(np.ceil(np.percentile(lengths, p))) for p in (50, 95, 100)}
-    assert _percentiles(histogram) == expected
+    assert length_percentiles(histogram) == expected
 
 
 def test_streamed_fit_overfits_the_tiny_corpus(tmp_path):

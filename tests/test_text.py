@@ -69,3 +69,11 @@ def test_tokenizer_get_config_round_trip():
     assert rebuilt.vocabulary == ["", "[UNK]", "猫", "cat"]
     texts = tf.constant(["cat 猫 dog", ""])
     np.testing.assert_array_equal(rebuilt(texts), layer(texts))
+
+
+def test_bounded_table_keeps_the_frequent_tokens():
+    texts = ["common often"] * 50 + [f"rare{i}" for i in range(5000)]
+    exact = build_vocabulary(texts, "word", 4, 1)
+    bounded = build_vocabulary(texts, "word", 4, 1, max_table=100)
+    assert bounded.vocabulary == exact.vocabulary == ["common", "often"]
+    assert bounded.distinct_tokens <= 100 < exact.distinct_tokens  # the table stayed small

@@ -211,12 +211,17 @@ def _clean_label(value):
     return value or None
 
 
+def _codec(options):
+    """The codec to decode with: UTF-8 also accepts (and drops) a leading BOM."""
+    return "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
+
+
 def iter_lines(path, options):
     """Yield (line number, line with its ending) decoded with the options' encoding.
 
     An invalid byte raises DataError naming the line, unless ``encoding_errors="replace"``.
     """
-    encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
+    encoding = _codec(options)
     number = 0
     with open(path, "rb") as raw:
         if raw.read(1) == b"":
@@ -399,10 +404,7 @@ def _folder_rows(root, options, labelled):
         for file in sorted(folder.glob("*.txt")):
             found = True
             try:
-                text = file.read_bytes().decode(
-                    "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding,
-                    errors=options.encoding_errors,
-                )
+                text = file.read_bytes().decode(_codec(options), errors=options.encoding_errors)
             except UnicodeDecodeError as error:
                 raise DataError(f"{file}: not valid {options.encoding} (byte at offset {error.start})") from None
             yield str(file), text.strip(), folder.name if labelled else None

@@ -56,13 +56,14 @@ def _pool(config, sequence, mask):
     if config.pooling == "attention":
         pooled, _ = AttentionPooling(config.attention_units, name=ATTENTION_LAYER)(sequence, mask=mask)
         return pooled
-    heads = {
-        "max": lambda: MaskedGlobalMaxPooling1D(name="max_pooling")(sequence, mask=mask),
-        "mean": lambda: keras.layers.GlobalAveragePooling1D(name="mean_pooling")(sequence, mask=mask),
-    }
-    if config.pooling == "max+mean":
-        return keras.layers.Concatenate(name="max_mean_pooling")([heads["max"](), heads["mean"]()])
-    return heads[config.pooling]()
+    pooled = []
+    if config.pooling in ("max", "max+mean"):
+        pooled.append(MaskedGlobalMaxPooling1D(name="max_pooling")(sequence, mask=mask))
+    if config.pooling in ("mean", "max+mean"):
+        pooled.append(keras.layers.GlobalAveragePooling1D(name="mean_pooling")(sequence, mask=mask))
+    if len(pooled) == 1:
+        return pooled[0]
+    return keras.layers.Concatenate(name="max_mean_pooling")(pooled)
 
 
 def with_attention(model):

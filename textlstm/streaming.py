@@ -1,6 +1,6 @@
 """Train from files larger than memory: one bounded-memory scan, then tf.data reading lines lazily.
 
-The scan counts tokens (in batches, with the same tokenizer as training), text lengths and labels.
+The scan counts tokens (``build_vocabulary`` over a generator of the file's texts), lengths and labels.
 Memory stays bounded: when the token table grows past ``max_table`` entries, only the most frequent
 half is kept, so rare tokens may be missed on huge vocabularies (they would fall below the
 ``max_tokens`` cut anyway). Below that size the vocabulary equals the in-memory path's exactly.
@@ -18,10 +18,9 @@ import tensorflow as tf
 
 from textlstm.data import iter_examples
 from textlstm.labels import LabelSet, split_labels
-from textlstm.text import VocabularyReport, tokenize
+from textlstm.text import VocabularyReport, build_vocabulary
 
 AUTO_THRESHOLD_BYTES = 512 * 1024**2  # `textlstm train` streams training files larger than this
-SCAN_BATCH = 4096
 DEFAULT_MAX_TABLE = 2_000_000
 SHUFFLE_BUFFER = 10_000
 
@@ -59,63 +58,21 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
         max_table: most token counts kept in memory at once.
     """
     multi_label = config.task == "multi-label"
-    counts = collections.Counter()
-    lengths = collections.Counter()
     labels = collections.Counter()
     rows = {True: 0, False: 0}
-    batch = []
 
-    def flush():
-        tokens = tokenize(batch, config.tokenizer)
-        lengths.update(tokens.row_lengths().numpy().tolist())
-        unique, _, batch_counts = tf.unique_with_counts(tokens.flat_values)
-        counts.update(dict(zip(unique.numpy().tolist(), batch_counts.numpy().tolist())))
-        if len(counts) > max_table:
-            kept = counts.most_common(max_table // 2)
-            counts.clear()
-            counts.update(dict(kept))
-        batch.clear()
+    def training_texts():
+        for location, text, label in iter_examples(path, options):
+            validation = validation_fraction is not None and is_validation(location, config.seed, validation_fraction)
+            rows[validation] += 1
+            if not validation:
+                labels.update(split_labels(label, multi_label, config.label_delimiter))
+                yield text
 
-    for location, text, label in iter_examples(path, options):
-        validation = validation_fraction is not None and is_validation(location, config.seed, validation_fraction)
-        rows[validation] += 1
-        if validation:
-            continue
-        batch.append(text)
-        labels.update(split_labels(label, multi_label, config.label_delimiter))
-        if len(batch) == SCAN_BATCH:
-            flush()
-    if batch:
-        flush()
+    vocabulary = build_vocabulary(training_texts(), config.tokenizer, config.max_tokens, config.min_count, max_table)
     label_set = LabelSet.fit(list(labels), multi_label, config.label_delimiter, source=str(path))
-    kept = sorted(
-        ((token, count) for token, count in counts.items() if count >= config.min_count),
-        key=lambda item: (-item[1], item[0]),
-    )[: config.max_tokens - 2]
-    vocabulary = VocabularyReport(
-        vocabulary=[token.decode("utf-8") for token, _ in kept],
-        distinct_tokens=len(counts),
-        length_percentiles=_percentiles(lengths),
-    )
     class_counts = np.array([labels[name] for name in label_set.classes], dtype=np.int64)
     return ScanReport(vocabulary, label_set, class_counts, rows[False], rows[True])
-
-
-def _percentiles(lengths):
-    """{50, 95, 100: tokens} from a {length: count} histogram, as numpy's percentile would give (ceiled)."""
-    values = np.array(sorted(lengths), dtype=np.float64)
-    if not len(values):
-        return {50: 0, 95: 0, 100: 0}
-    weights = np.array([lengths[int(value)] for value in values], dtype=np.float64)
-    positions = np.cumsum(weights) - 1  # index of each length's last copy in the sorted list
-    total = weights.sum()
-    result = {}
-    for p in (50, 95, 100):
-        rank = p / 100 * (total - 1)
-        low = values[np.searchsorted(positions, np.floor(rank))]
-        high = values[np.searchsorted(positions, np.ceil(rank))]
-        result[p] = int(np.ceil(low + (high - low) * (rank - np.floor(rank))))
-    return result
 
 
 def check_rows(path, options, label_set):

@@ -68,26 +68,31 @@ class VocabularyReport:
         return int(min(max(self.length_percentiles[95], 1), cap))
 
 
-def build_vocabulary(texts, mode, max_tokens, min_count):
+def build_vocabulary(texts, mode, max_tokens, min_count, max_table=None):
     """Count tokens over ``texts`` in batches and keep the most frequent.
 
     Args:
-        texts: a sequence of str.
+        texts: an iterable of str, consumed once, lazily (a list or a generator over a file).
         max_tokens: vocabulary size limit including the padding and OOV ids.
         min_count: drop tokens seen fewer times.
+        max_table: bound the token-count table: past this many entries only the most frequent half
+            is kept (rare tokens of huge vocabularies may be missed). None: exact counts.
 
     Returns:
         VocabularyReport; its ``vocabulary`` is ordered by count (descending), then token, and
         excludes the padding and OOV entries that ``TextTokenizer`` adds.
     """
     counts = collections.Counter()
-    lengths = []
-    for start in range(0, len(texts), _COUNT_BATCH):
-        tokens = tokenize(list(texts[start : start + _COUNT_BATCH]), mode)
-        lengths.append(tokens.row_lengths().numpy())
+    lengths = collections.Counter()
+    for batch in _batches(texts, _COUNT_BATCH):
+        tokens = tokenize(batch, mode)
+        lengths.update(tokens.row_lengths().numpy().tolist())
         unique, _, batch_counts = tf.unique_with_counts(tokens.flat_values)
         counts.update(dict(zip(unique.numpy().tolist(), batch_counts.numpy().tolist())))
-    lengths = np.concatenate(lengths) if lengths else np.zeros(1, dtype=np.int64)
+        if max_table is not None and len(counts) > max_table:
+            kept = counts.most_common(max_table // 2)
+            counts.clear()
+            counts.update(dict(kept))
     kept = sorted(
         ((token, count) for token, count in counts.items() if count >= min_count),
         key=lambda item: (-item[1], item[0]),
@@ -95,8 +100,35 @@ def build_vocabulary(texts, mode, max_tokens, min_count):
     return VocabularyReport(
         vocabulary=[token.decode("utf-8") for token, _ in kept],
         distinct_tokens=len(counts),
-        length_percentiles={p: int(np.ceil(np.percentile(lengths, p))) for p in (50, 95, 100)},
+        length_percentiles=length_percentiles(lengths),
     )
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def length_percentiles(histogram):
+    """{50, 95, 100: length} from a {length: count} histogram: NumPy's (linear) percentiles, rounded up."""
+    values = np.array(sorted(histogram), dtype=np.float64)
+    if not len(values):
+        return {50: 0, 95: 0, 100: 0}
+    last_index = np.cumsum([histogram[int(value)] for value in values]) - 1  # of each length when sorted
+    total = last_index[-1] + 1
+    result = {}
+    for p in (50, 95, 100):
+        rank = p / 100 * (total - 1)
+        low = values[np.searchsorted(last_index, np.floor(rank))]
+        high = values[np.searchsorted(last_index, np.ceil(rank))]
+        result[p] = int(np.ceil(low + (high - low) * (rank - np.floor(rank))))
+    return result
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
