@@ -1,0 +1,224 @@
+"""Default textlstm against what users would pick instead, on the same splits and seeds.
+
+    python benchmarks/compare.py                                   # every data set in ../shared/datasets
+    python benchmarks/compare.py ../shared/datasets/trec --seeds 3 --systems textlstm,tfidf
+
+Each data-set directory holds ``train.csv`` and ``test.csv`` (``text,label``) and optionally
+``dev.csv``. Systems:
+
+- ``textlstm``: ``TextClassifier()`` with default settings (validation: dev.csv, else its own 10%).
+- ``tfidf``: TF-IDF (word 1-2-grams; character 1-3-grams for Chinese), sublinear tf, then
+  LogisticRegression(C=10). Deterministic: one run.
+- ``fasttext``: optional (``pip install fasttext-numpy2``), skipped with a note when missing;
+  lr 0.5, 25 epochs, word bigrams, dim 100; Chinese characters space-separated.
+- ``recipe``: the keras-io BiLSTM: TextVectorization (20k tokens, length = 95th percentile;
+  characters for Chinese), Embedding 128, Bidirectional(LSTM 64), dropout 0.5, softmax, Adam 1e-3,
+  batch 64, the best of 6 epochs on validation (dev.csv, else the same 10% textlstm holds out).
+
+Prints a Markdown table (test accuracy %, mean over seeds with the half-range as ±) and writes all
+runs, with macro-F1, training seconds and prediction throughput, to JSON.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+import textlstm  # noqa: E402
+from textlstm.splits import stratified_indices  # noqa: E402
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SYSTEMS = ("textlstm", "tfidf", "fasttext", "recipe")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def is_chinese(texts):
+    sample = "".join(texts[:500])
+    return len(_CJK.findall(sample)) > 0.3 * max(1, len(sample))
+
+
+def holdout(train, seed):
+    """The (train, validation) texts and labels textlstm itself would use without dev.csv."""
+    kept, held = stratified_indices(train.labels, 0.1, seed)
+    pick = lambda rows: ([train.texts[i] for i in rows], [train.labels[i] for i in rows])  # noqa: E731
+    return pick(kept), pick(held)
+
+
+def run_textlstm(train, dev, test, seed, chinese):
+    start = time.perf_counter()
+    classifier = textlstm.TextClassifier(seed=seed).fit(
+        train.texts, train.labels, validation_data=(dev.texts, dev.labels) if dev else None, verbose=0
+    )
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = classifier.predict(test.texts)
+    return predicted, seconds, len(test) / (time.perf_counter() - start)
+
+
+def run_tfidf(train, dev, test, seed, chinese):
+    vectorizer = (
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+        if chinese
+        else TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    )
+    model = make_pipeline(vectorizer, LogisticRegression(C=10, max_iter=2000))
+    start = time.perf_counter()
+    model.fit(train.texts, train.labels)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = model.predict(test.texts)
+    return predicted, seconds, len(test) / (time.perf_counter() - start)
+
+
+def run_fasttext(train, dev, test, seed, chinese):
+    import fasttext
+
+    def prepare(text):
+        text = " ".join(text.split())
+        return " ".join(text.replace(" ", "")) if chinese else text
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as file:
+        for text, label in zip(train.texts, train.labels):
+            file.write(f"__label__{label.replace(' ', '_')} {prepare(text)}\n")
+    try:
+        start = time.perf_counter()
+        model = fasttext.train_supervised(file.name, lr=0.5, epoch=25, wordNgrams=2, dim=100, seed=seed, verbose=0)
+        seconds = time.perf_counter() - start
+    finally:
+        os.unlink(file.name)
+    start = time.perf_counter()
+    labels, _ = model.predict([prepare(text) for text in test.texts])
+    rate = len(test) / (time.perf_counter() - start)
+    names = {label.replace(" ", "_"): label for label in set(train.labels)}
+    return [names[found[0][len("__label__") :]] for found in labels], seconds, rate
+
+
+def run_recipe(train, dev, test, seed, chinese):
+    keras.utils.set_random_seed(seed)
+    (train_texts, train_labels), (dev_texts, dev_labels) = (
+        ((train.texts, train.labels), (dev.texts, dev.labels)) if dev else holdout(train, seed)
+    )
+    classes = sorted(set(train.labels))
+    index = {name: i for i, name in enumerate(classes)}
+    split = "character" if chinese else "whitespace"
+    lengths = [len(text.replace(" ", "")) if chinese else len(text.split()) for text in train_texts]
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=20000, output_sequence_length=max(1, int(np.percentile(lengths, 95))), split=split
+    )
+    vectorize.adapt(tf.data.Dataset.from_tensor_slices(train_texts).batch(1024))
+
+    def dataset(texts, labels=None, shuffle=False):
+        data = tf.data.Dataset.from_tensor_slices(texts if labels is None else (texts, [index[l] for l in labels]))
+        if shuffle:
+            data = data.shuffle(len(texts), seed=seed)
+        data = data.batch(64)
+        data = data.map(vectorize) if labels is None else data.map(lambda x, y: (vectorize(x), y))
+        return data.prefetch(tf.data.AUTOTUNE)
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int64"),
+            keras.layers.Embedding(20000, 128),
+            keras.layers.Bidirectional(keras.layers.LSTM(64)),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(len(classes), activation="softmax"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=6, restore_best_weights=True)
+    start = time.perf_counter()
+    model.fit(dataset(train_texts, train_labels, True), validation_data=dataset(dev_texts, dev_labels), epochs=6, callbacks=[best], shuffle=False, verbose=0)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    probabilities = model.predict(dataset(test.texts), verbose=0)
+    rate = len(test) / (time.perf_counter() - start)
+    return [classes[i] for i in probabilities.argmax(axis=1)], seconds, rate
+
+
+RUNNERS = {"textlstm": run_textlstm, "tfidf": run_tfidf, "fasttext": run_fasttext, "recipe": run_recipe}
+
+
+def fasttext_available():
+    try:
+        import fasttext  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directories", nargs="*", help=f"data-set directories (default: all in {DEFAULT_ROOT})")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N for the seeded systems")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ", ".join(SYSTEMS))
+    parser.add_argument("--json", default="compare.json", help="where to write every run")
+    args = parser.parse_args()
+    directories = [Path(d) for d in args.directories] or sorted(
+        d for d in DEFAULT_ROOT.iterdir() if (d / "train.csv").is_file()
+    )
+    systems = [name for name in args.systems.split(",") if name]
+    if "fasttext" in systems and not fasttext_available():
+        print("note: fastText is not installed (pip install fasttext-numpy2); skipping it")
+        systems.remove("fasttext")
+    runs = []
+    for directory in directories:
+        train = textlstm.read_corpus(directory / "train.csv")
+        test = textlstm.read_corpus(directory / "test.csv")
+        dev = textlstm.read_corpus(directory / "dev.csv") if (directory / "dev.csv").is_file() else None
+        chinese = is_chinese(train.texts)
+        for system in systems:
+            for seed in [1] if system == "tfidf" else range(1, args.seeds + 1):
+                predicted, seconds, rate = RUNNERS[system](train, dev, test, seed, chinese)
+                runs.append(
+                    {
+                        "data": directory.name,
+                        "system": system,
+                        "seed": seed,
+                        "accuracy": float(accuracy_score(test.labels, predicted)),
+                        "macro_f1": float(f1_score(test.labels, predicted, average="macro")),
+                        "train_seconds": seconds,
+                        "predict_texts_per_second": rate,
+                    }
+                )
+                print(json.dumps(runs[-1]), flush=True)
+    Path(args.json).write_text(json.dumps(runs, indent=2))
+    print_table(runs, systems)
+
+
+def print_table(runs, systems):
+    data = list(dict.fromkeys(run["data"] for run in runs))
+    print("\n| data | " + " | ".join(f"{s} acc %" for s in systems) + " | textlstm train s | textlstm vs best baseline |")
+    print("|---|" + "---|" * (len(systems) + 2))
+    means = {s: [] for s in systems}
+    for name in data:
+        cells, values = [], {}
+        for system in systems:
+            accuracies = [r["accuracy"] for r in runs if r["data"] == name and r["system"] == system]
+            values[system] = 100 * statistics.mean(accuracies)
+            means[system].append(values[system])
+            cells.append(f"{values[system]:.1f} ±{50 * (max(accuracies) - min(accuracies)):.1f}")
+        seconds = [r["train_seconds"] for r in runs if r["data"] == name and r["system"] == "textlstm"]
+        baselines = [values[s] for s in systems if s != "textlstm"]
+        versus = f"{values['textlstm'] - max(baselines):+.1f}" if "textlstm" in values and baselines else ""
+        seconds_cell = f"{statistics.mean(seconds):.0f}" if seconds else ""
+        print(f"| {name} | " + " | ".join(cells) + f" | {seconds_cell} | {versus} |")
+    print("| mean | " + " | ".join(f"{statistics.mean(means[s]):.1f}" for s in systems) + " | | |")
+
+
+if __name__ == "__main__":
+    main()
