@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 from textlstm import streaming, training
 from textlstm.config import Config
@@ -179,8 +180,12 @@ class TextClassifier:
         texts = _as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
-        dataset = training.make_dataset(self.tokenizer_.ragged_ids(texts), batch_size=batch_size)
-        return self.model_.predict(dataset, verbose=0)
+        ids = self.tokenizer_.ragged_ids(texts)
+        order = np.argsort(ids.row_lengths().numpy(), kind="stable")  # batch texts of similar length
+        dataset = training.make_dataset(tf.gather(ids, order), batch_size=batch_size)
+        probabilities = np.empty((len(texts), len(self.classes_)), dtype=np.float32)
+        probabilities[order] = self.model_.predict(dataset, verbose=0)
+        return probabilities
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted labels, shape (n,); multi-label predictions joined by the delimiter."""
