@@ -243,3 +243,9 @@ def test_train_streaming(workspace, tmp_path):
     assert f"Streaming {workspace / 'train.csv'}" in result.output
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["accuracy"] == 1.0
     assert_one_line_error(run("train", "--streaming", "--output", tmp_path / "n"), 2, "--streaming reads a --train file")
+
+
+def test_unknown_data_set_and_missing_source(tmp_path):
+    assert_one_line_error(run("datasets", "download", "sst3"), 1, "unknown data set 'sst3' (registered: ag_news")
+    assert_one_line_error(run("train", "--dataset", "sst3", "--output", tmp_path / "m"), 1, "unknown data set 'sst3'")
+    assert_one_line_error(run("evaluate", tmp_path), 2, "give --test FILE or --dataset NAME (one of them)")
