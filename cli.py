@@ -22,7 +22,7 @@ import warnings  # noqa: E402
 import click  # noqa: E402
 
 import textlstm  # noqa: E402
-from textlstm.config import Config  # noqa: E402
+from textlstm.config import Config, shown_default  # noqa: E402
 from textlstm.data import (  # noqa: E402
     FORMATS,
     ReadOptions,
@@ -73,7 +73,7 @@ def config_options(command):
     """Add one option per Config field (default None: unset options leave the file's or default value)."""
     for field in reversed(dataclasses.fields(Config)):
         name = _option_name(field.name)
-        help = f"{field.metadata['help']} [default: {_show_default(field.default)}]"
+        help = f"{field.metadata['help']} [default: {shown_default(field)}]"
         if field.type is bool:
             option = click.option(f"{name}/--no-{name[2:]}", field.name, default=None, help=help)
         elif typing.get_origin(field.type) is typing.Literal:
@@ -81,7 +81,7 @@ def config_options(command):
         elif field.name == "label_thresholds":
             option = click.option(name, field.name, multiple=True, metavar="LABEL=VALUE", help=help)
         else:
-            kind = int if typing.get_origin(field.type) is typing.Union else field.type
+            kind = typing.get_args(field.type)[0] if typing.get_origin(field.type) is typing.Union else field.type
             option = click.option(name, field.name, type=kind, help=help)
         command = option(command)
     return click.option(
@@ -90,14 +90,6 @@ def config_options(command):
         type=click.Path(exists=True, dir_okay=False),
         help="TOML file of settings (e.g. units = 128); options given on the command line override it.",
     )(command)
-
-
-def _show_default(value):
-    if value is None:
-        return "automatic"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value if value != () else "none"
 
 
 def resolve_config(config_file, values):
@@ -212,7 +204,7 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
         click.echo(f"Streaming {train_file}: reading it lazily, epoch after epoch.")
         classifier = textlstm.TextClassifier(config).fit_file(train_file, options, dev_file, verbose=verbose)
         test_corpus = _read(read_corpus, test_file, options) if test_file else None
-        _echo_outcome(classifier, dev_file)
+        _echo_outcome(classifier, dev_file, quiet)
     else:
         train_corpus, dev_corpus, test_corpus = _training_data(
             train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
@@ -221,7 +213,7 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
         classifier = textlstm.TextClassifier(config).fit(
             train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=verbose
         )
-        _echo_outcome(classifier, dev_corpus and dev_corpus.path)
+        _echo_outcome(classifier, dev_corpus and dev_corpus.path, quiet)
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
     if test_corpus is not None:
@@ -277,7 +269,9 @@ def _echo_data(corpus, label_set):
     click.echo(f"Training data: {corpus.path}: {len(corpus)} texts, {len(label_set.classes)} classes ({counts})")
 
 
-def _echo_outcome(classifier, dev_path):
+def _echo_outcome(classifier, dev_path, quiet):
+    if quiet:  # fit printed this before training unless progress output was off
+        click.echo(classifier.preparation_)
     config = classifier.config_
     validation = dev_path or f"{config.validation_split:.0%} of the training data"
     click.echo(

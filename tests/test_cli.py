@@ -249,3 +249,17 @@ def test_unknown_data_set_and_missing_source(tmp_path):
     assert_one_line_error(run("datasets", "download", "sst3"), 1, "unknown data set 'sst3' (registered: ag_news")
     assert_one_line_error(run("train", "--dataset", "sst3", "--output", tmp_path / "m"), 1, "unknown data set 'sst3'")
     assert_one_line_error(run("evaluate", tmp_path), 2, "give --test FILE or --dataset NAME (one of them)")
+
+
+def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
+    vectors = tmp_path / "v.vec"
+    vectors.write_text("2 3\ncat 0.1 0.2 0.3 \ndog 0.3 0.2 0.1 \n", encoding="utf-8")
+    result = run("train", "--train", workspace / "train.csv", "--embeddings", vectors, "--no-train-embeddings",
+                 "--output", tmp_path / "m", "--epochs", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert f"Pretrained vectors: 2 of " in result.output and f"found in {vectors}; dimension 3; frozen" in result.output
+    bad = tmp_path / "bad.vec"
+    bad.write_text("cat 0.1 0.2\ndog 0.3\n", encoding="utf-8")
+    result = run("train", "--train", workspace / "train.csv", "--embeddings", bad, "--output", tmp_path / "n", "--epochs", "1", "--quiet")
+    assert_one_line_error(result, 1, f"{bad}, line 2: 1 numbers, expected 2")
+    assert not (tmp_path / "n").exists()

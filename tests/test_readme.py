@@ -3,7 +3,7 @@
 import dataclasses
 from pathlib import Path
 
-from textlstm.config import Config
+from textlstm.config import Config, shown_default
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -12,10 +12,7 @@ def test_configuration_reference_lists_every_field():
     for field in dataclasses.fields(Config):
         row = next((line for line in README.splitlines() if f"(`{field.name}`)" in line), None)
         assert row is not None, f"README has no row for {field.name}"
-        default = field.default
-        shown = "automatic" if default is None else "none" if default == () else default
-        shown = str(shown).lower() if isinstance(shown, bool) else shown
-        assert f"| `{shown}` |" in row, f"README shows another default for {field.name}"
+        assert f"| `{shown_default(field)}` |" in row, f"README shows another default for {field.name}"
 
 
 def test_first_commands():

@@ -8,6 +8,7 @@ import tensorflow as tf
 from textlstm import streaming, training
 from textlstm.config import Config
 from textlstm.data import Corpus
+from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
@@ -32,6 +33,8 @@ class TextClassifier:
         history_: per-epoch training metrics and ``best_epoch``.
         validation_report_: metrics of the kept weights on the validation data.
         vocabulary_report_: vocabulary size and token-length percentiles of the training texts.
+        pretrained_: AlignedVectors (matrix, found, coverage) when ``config.embeddings`` is set, else None.
+        preparation_: what fit decided from the data (sizes, vocabulary, length, vectors), as printed.
     """
 
     def __init__(self, config=None, **settings):
@@ -129,9 +132,16 @@ class TextClassifier:
         self.label_set_ = label_set
         self.classes_ = np.array(label_set.classes)
         self.vocabulary_report_ = report
+        self.pretrained_ = None
+        if config.embeddings:
+            self.pretrained_ = align_vectors(config.embeddings, self.tokenizer_.vocabulary, config.seed)
+            self.config_ = self.config_.replace(embedding_dim=self.pretrained_.matrix.shape[1])
         self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
+        if self.pretrained_ is not None:
+            self.model_.get_layer("embedding").embeddings.assign(self.pretrained_.matrix)
+        self.preparation_ = self._describe_preparation(train_count, validation)
         if verbose != 0:
-            print(self._describe_preparation(train_count, validation), flush=True)
+            print(self.preparation_, flush=True)
 
     def _train(self, train, validation, class_counts, verbose):
         """Fit on the datasets, then measure the kept weights on the validation dataset."""
@@ -159,6 +169,15 @@ class TextClassifier:
                 f"95th percentile {lengths[95]}, longest {lengths[100]})",
                 f"Model: {self.model_.count_params():,} parameters",
             ]
+            + (
+                [
+                    f"Pretrained vectors: {self.pretrained_.found} of {self.pretrained_.searched} vocabulary words "
+                    f"({self.pretrained_.coverage:.1%}) found in {config.embeddings}; dimension "
+                    f"{config.embedding_dim}; {'fine-tuned' if config.train_embeddings else 'frozen'}"
+                ]
+                if self.pretrained_ is not None
+                else []
+            )
         )
 
     @staticmethod

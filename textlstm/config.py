@@ -23,8 +23,20 @@ EarlyStoppingMetric = typing.Literal["macro_f1", "loss"]
 ClassWeight = typing.Literal["none", "balanced"]
 
 
-def _field(default, help):
-    return dataclasses.field(default=default, metadata={"help": help})
+def _field(default, help, shown=None):
+    """A setting with its help text; ``shown`` is how --help and the README show the default."""
+    return dataclasses.field(default=default, metadata={"help": help, "shown": shown})
+
+
+def shown_default(field):
+    """The default of a Config field as the CLI and README show it."""
+    if field.metadata.get("shown"):
+        return field.metadata["shown"]
+    if field.default is None:
+        return "automatic"
+    if isinstance(field.default, bool):
+        return str(field.default).lower()
+    return "none" if field.default == () else str(field.default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +58,16 @@ class Config:
     )
     max_length_cap: int = _field(256, "Upper bound for the automatic --max-length.")
     # Model.
-    embedding_dim: int = _field(128, "Size of each token's embedding vector (features per time step).")
+    embedding_dim: int = _field(
+        128, "Size of each token's embedding vector (features per time step); set by --embeddings when given."
+    )
+    embeddings: typing.Optional[str] = _field(
+        None,
+        "Pretrained word vectors to start from: word2vec/GloVe/fastText text (.vec, .txt, with or without "
+        "a header line) or word2vec binary.",
+        shown="none (random start)",
+    )
+    train_embeddings: bool = _field(True, "Fine-tune the embeddings; --no-train-embeddings keeps pretrained ones frozen.")
     encoder: Encoder = _field("lstm", "Recurrent layer type.")
     num_layers: int = _field(1, "Number of stacked recurrent layers.")
     units: int = _field(64, "Hidden size of each recurrent layer (per direction).")
@@ -176,10 +197,10 @@ def _check_type(field, value):
         if value not in choices:
             raise ConfigError(field.name, f"expected one of {', '.join(choices)}; got {value!r}")
         return
-    if typing.get_origin(expected) is typing.Union:  # Optional[int]
+    if typing.get_origin(expected) is typing.Union:  # Optional[int] or Optional[str]
         if value is None:
             return
-        expected = int
+        expected = typing.get_args(expected)[0]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return
     if typing.get_origin(expected) is tuple:

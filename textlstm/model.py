@@ -27,7 +27,9 @@ def build_model(config, vocabulary_size, num_classes):
     """
     token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
-    x = keras.layers.Embedding(vocabulary_size, config.embedding_dim, name="embedding")(token_ids)
+    x = keras.layers.Embedding(
+        vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name="embedding"
+    )(token_ids)
     x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
     recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
     for index in range(1, config.num_layers + 1):

@@ -1,0 +1,147 @@
+"""Pretrained word vectors (word2vec, GloVe, fastText) aligned to a vocabulary.
+
+Formats, recognised from the file itself:
+
+- text: one ``word v1 ... vd`` line per word (GloVe), optionally after a ``count dim`` header line
+  (word2vec text, fastText ``.vec``);
+- word2vec binary: a ``count dim`` header line, then per word ``word<space>`` and ``dim`` little-endian
+  float32 values (optionally followed by a newline).
+
+Only the vocabulary's words are kept while reading, so the file is never held in memory.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from textlstm.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class AlignedVectors:
+    """Vectors for a vocabulary.
+
+    Attributes:
+        matrix: float32 (vocabulary size, dim); row 0 (padding) is zero; words not in the file get
+            small random vectors with the found vectors' scale.
+        found: how many vocabulary words (padding and OOV excluded) the file had.
+        searched: how many vocabulary words were looked for.
+    """
+
+    matrix: np.ndarray
+    found: int
+    searched: int
+
+    @property
+    def coverage(self):
+        return self.found / self.searched if self.searched else 0.0
+
+
+def align_vectors(path, vocabulary, seed=0):
+    """Read ``path`` and build the embedding matrix of ``vocabulary`` (ids in list order).
+
+    Words match exactly, else lower-cased (the tokenizer lower-cases). Ids 0 and 1 (padding, OOV)
+    are not searched.
+
+    Raises:
+        DataError: naming the file (and line) for a missing file, an empty one, or malformed vectors.
+    """
+    wanted = {}
+    for index, word in enumerate(vocabulary[2:], start=2):
+        wanted.setdefault(word, index)
+    try:
+        with open(path, "rb") as file:
+            first = file.readline()
+            if not first:
+                raise DataError(f"{path}: the file is empty")
+            header = _header(first)
+            binary = header is not None and _looks_binary(file, header[1])
+            file.seek(0)
+            if header is not None:
+                file.readline()
+            reader = _binary_vectors(file, header[1], path) if binary else _text_vectors(file, path, header)
+            dim, rows = None, {}
+            for word, vector in reader:
+                dim = dim or len(vector)
+                index = wanted.get(word)
+                if index is None:
+                    index = wanted.get(word.lower())
+                    if index is not None and vocabulary[index] in rows:
+                        continue  # an exact match wins over a lower-cased one
+                if index is not None:
+                    rows[vocabulary[index]] = vector
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    if dim is None:
+        raise DataError(f"{path}: no vectors found")
+    return _matrix(rows, wanted, len(vocabulary), dim, seed)
+
+
+def _header(line):
+    """(count, dim) when ``line`` is a word2vec/fastText header, else None."""
+    parts = line.split()
+    if len(parts) == 2 and all(part.isdigit() for part in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def _looks_binary(file, dim):
+    """After a header: word2vec binary has a word, a space, then 4*dim raw bytes rarely all printable."""
+    position = file.tell()
+    sample = file.read(256 + 4 * dim)
+    file.seek(position)
+    word, _, rest = sample.partition(b" ")
+    chunk = rest[: 4 * dim]
+    try:
+        chunk.decode("utf-8")
+        text = all(32 <= byte < 127 or byte in b"\t\n\r" for byte in chunk)
+    except UnicodeDecodeError:
+        text = False
+    return not text
+
+
+def _text_vectors(file, path, header):
+    dim = header[1] if header else None
+    for number, raw in enumerate(file, start=2 if header else 1):
+        line = raw.decode("utf-8", errors="replace").rstrip("\n\r")
+        if not line.strip():
+            continue
+        parts = line.rstrip().split(" ")
+        word, values = parts[0], parts[1:]
+        dim = dim or len(values)
+        if len(values) != dim:
+            raise DataError(f"{path}, line {number}: {len(values)} numbers, expected {dim}")
+        try:
+            yield word, np.asarray(values, dtype=np.float32)
+        except ValueError:
+            raise DataError(f"{path}, line {number}: not a list of numbers after the word") from None
+
+
+def _binary_vectors(file, dim, path):
+    size = 4 * dim
+    while True:
+        word = bytearray()
+        while True:
+            byte = file.read(1)
+            if not byte:
+                if word.strip():
+                    raise DataError(f"{path}: truncated after word {word.decode('utf-8', 'replace')!r}")
+                return
+            if byte == b" ":
+                break
+            if byte != b"\n" or word:
+                word += byte
+        values = file.read(size)
+        if len(values) != size:
+            raise DataError(f"{path}: truncated vector for word {word.decode('utf-8', 'replace')!r}")
+        yield word.decode("utf-8", errors="replace"), np.frombuffer(values, dtype="<f4").astype(np.float32)
+
+
+def _matrix(rows, wanted, size, dim, seed):
+    found = np.stack(list(rows.values())) if rows else np.zeros((1, dim), np.float32)
+    scale = float(found.std()) or 0.1
+    matrix = np.random.default_rng(seed).normal(0.0, scale, size=(size, dim)).astype(np.float32)
+    matrix[0] = 0.0
+    for word, vector in rows.items():
+        matrix[wanted[word]] = vector
+    return AlignedVectors(matrix, len(rows), len(wanted))
