@@ -4,7 +4,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+
+# The publishers' original files beside the project (../shared); tests that need them skip without.
+ORIGINALS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "originals"
+needs_originals = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="../shared/datasets/originals is not present")
 
 # Two topics, English and Chinese; every text has a word that gives its class away.
 TEXTS = [

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from conftest import LABELS, TEXTS
+from conftest import LABELS, ORIGINALS, TEXTS, needs_originals
 
 FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
                 "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
@@ -199,10 +199,6 @@ def test_bad_read_option_is_a_usage_error(tmp_path):
     assert_one_line_error(run("train", "--encoding", "klingon"), 2, "Invalid value for '--encoding': unknown encoding 'klingon'")
 
 
-ORIGINALS = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "datasets" / "originals"
-needs_originals = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="../shared/datasets/originals is not present")
-
-
 def test_datasets_list_and_file_info(workspace):
     listing = run("datasets", "list")
     assert listing.exit_code == 0
@@ -257,7 +253,7 @@ def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     result = run("train", "--train", workspace / "train.csv", "--embeddings", vectors, "--no-train-embeddings",
                  "--output", tmp_path / "m", "--epochs", "1", "--quiet")
     assert result.exit_code == 0, result.output
-    assert f"Pretrained vectors: 2 of " in result.output and f"found in {vectors}; dimension 3; frozen" in result.output
+    assert "Pretrained vectors: 2 of " in result.output and f"found in {vectors}; dimension 3; frozen" in result.output
     bad = tmp_path / "bad.vec"
     bad.write_text("cat 0.1 0.2\ndog 0.3\n", encoding="utf-8")
     result = run("train", "--train", workspace / "train.csv", "--embeddings", bad, "--output", tmp_path / "n", "--epochs", "1", "--quiet")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import textlstm
-from conftest import FAST, TEXTS
+from conftest import FAST
 from textlstm import TextClassifier
 from textlstm.errors import ExportError
 

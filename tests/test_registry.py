@@ -6,15 +6,13 @@ import http.server
 import io
 import tarfile
 import threading
-from pathlib import Path
 
 import pytest
 
+from conftest import ORIGINALS, needs_originals
 from textlstm.datasets import registry
 from textlstm.errors import DataError
 
-ORIGINALS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "originals"
-needs_originals = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="../shared/datasets/originals is not present")
 
 
 def test_every_card_is_complete():

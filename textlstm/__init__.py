@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from textlstm.classifier import TextClassifier  # noqa: E402
 from textlstm.config import Config  # noqa: E402
-from textlstm.data import Corpus, read_corpus, read_texts  # noqa: E402
+from textlstm.data import Corpus, ReadOptions, read_corpus, read_texts  # noqa: E402
 from textlstm.errors import ConfigError, DataError, ExportError, NotFittedError, TextlstmError  # noqa: E402
 from textlstm.export import Predictor, load  # noqa: E402
 
@@ -22,6 +22,7 @@ __all__ = [
     "ExportError",
     "NotFittedError",
     "Predictor",
+    "ReadOptions",
     "TextClassifier",
     "TextlstmError",
     "load",
