@@ -41,6 +41,7 @@ from textlstm.labels import LabelSet  # noqa: E402
 from textlstm.splits import overlap  # noqa: E402
 from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
+from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
 
 
 _OPTION_NAMES = {"label_thresholds": "--label-threshold", "text_columns": "--text-column"}
@@ -214,15 +215,61 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
             train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=verbose
         )
         _echo_outcome(classifier, dev_corpus and dev_corpus.path, quiet)
+    _evaluate_and_export(classifier, test_corpus, output, force)
+
+
+def _evaluate_and_export(classifier, test_corpus, output, force, files=None):
+    """Print validation (and test) metrics, then write the export with metrics.json and history.json."""
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
     if test_corpus is not None:
         metrics["test"] = classifier.evaluate(test_corpus.texts, test_corpus.labels, test_corpus.where)
         click.echo(f"\nTest ({test_corpus.path})\n" + format_report(metrics["test"]))
-    classifier.export(output, force=force, files={"metrics.json": metrics, "history.json": classifier.history_})
+    files = {"metrics.json": metrics, "history.json": classifier.history_, **(files or {})}
+    classifier.export(output, force=force, files=files)
     example = test_corpus.texts[0] if test_corpus else "some text to classify"
-    click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, metrics.json, history.json).")
+    click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, {', '.join(files)}).")
     click.echo(f"Predict with:\n  textlstm predict {shlex.quote(output)} {shlex.quote(example)}")
+
+
+@main.command()
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), required=True, help="Minutes of search: no new trial starts after them (the running one finishes).")
+@click.option("--max-trials", type=click.IntRange(min=1), help="Stop after this many trials even if time is left.")
+@click.option("--train", "train_file", type=existing_data, help="Labelled training data. Default: the embedded sample data.")
+@click.option("--dev", "dev_file", type=existing_data, help="Labelled validation data that scores every trial. Default: one stratified split of --train.")
+@click.option("--test", "test_file", type=existing_data, help="Labelled test data, evaluated once with the best trial's model.")
+@click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create for the best trial's model, with tuning.json beside it.")
+@click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
+@dataset_options
+@read_options()
+@config_options
+def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dataset, cache_dir, mirror, config_file, **kwargs):
+    """Search the main settings on the validation data for --budget minutes, then export the best model.
+
+    The first trial is the configuration given by the other options; the rest are drawn at random
+    (KerasTuner) from textlstm.tuning.SEARCH_SPACE.
+    """
+    config = resolve_config(config_file, _config_values(kwargs))
+    options = _read_options(kwargs)
+    train_corpus, dev_corpus, test_corpus = _training_data(
+        train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
+    )
+    _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force)
+    click.echo(f"Searching {', '.join(SEARCH_SPACE)} for {budget:g} minutes (validation macro-F1 decides).")
+
+    def report(record):
+        settings = " ".join(f"{name}={value}" for name, value in record["settings"].items())
+        click.echo(
+            f"trial {record['trial']}: val macro-F1 {record[OBJECTIVE]:.4f}, accuracy {record['val_accuracy']:.4f}, "
+            f"{record['seconds']:.0f} s; {settings}"
+        )
+
+    result = textlstm.tune(
+        train_corpus.texts, train_corpus.labels, budget, config, dev_corpus, max_trials, on_trial=report
+    )
+    best = result.trials[result.best]
+    click.echo(f"Best: trial {best['trial']} of {len(result.trials)} (val macro-F1 {best[OBJECTIVE]:.4f}).")
+    _evaluate_and_export(result.classifier, test_corpus, output, force, files={"tuning.json": result.to_dict()})
 
 
 def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mirror, options):

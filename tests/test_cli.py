@@ -259,3 +259,22 @@ def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     result = run("train", "--train", workspace / "train.csv", "--embeddings", bad, "--output", tmp_path / "n", "--epochs", "1", "--quiet")
     assert_one_line_error(result, 1, f"{bad}, line 2: 1 numbers, expected 2")
     assert not (tmp_path / "n").exists()
+
+
+def test_tune_exports_the_best_trial_with_its_trials(workspace, tmp_path):
+    output = tmp_path / "tuned"
+    result = run("tune", "--budget", "10", "--max-trials", "2", "--train", workspace / "train.csv",
+                 "--dev", workspace / "train.csv", "--test", workspace / "test.csv", "--output", output,
+                 "--epochs", "2", "--units", "8", "--embedding-dim", "16", "--batch-size", "4")
+    assert result.exit_code == 0, result.output
+    assert "trial 1: val macro-F1" in result.output and "trial 2: val macro-F1" in result.output
+    tuning = json.loads((output / "tuning.json").read_text())
+    assert len(tuning["trials"]) == 2
+    assert json.loads((output / "textlstm.json").read_text())["config"] == tuning["config"]
+
+
+def test_tune_needs_a_positive_budget(workspace, tmp_path):
+    result = run("tune", "--budget", "0", "--train", workspace / "train.csv", "--output", tmp_path / "m")
+    assert result.exit_code == 2
+    assert "--budget" in result.output
+    assert not (tmp_path / "m").exists()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras.src.testing import TestCase
 
-from textlstm.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D
 
 RNG = np.random.default_rng(0)
 # (batch=3, time=5, features=4); real lengths 5, 2, 1 (padding at the end).
@@ -66,7 +66,42 @@ def test_attention_ignores_padding_values_and_extra_padding():
     np.testing.assert_allclose(weights_longer[:, :5], weights, atol=1e-6)
 
 
-@pytest.mark.parametrize("layer", [MaskedGlobalMaxPooling1D(name="m"), AttentionPooling(units=3, name="a")])
+def numpy_hashed_ngrams(ids, order, buckets):
+    """The n-gram ids HashedNgrams documents, one window at a time."""
+    columns = []
+    for n in range(2, order + 1):
+        for start in range(ids.shape[1] - n + 1):
+            column = []
+            for row in ids:
+                window = [int(v) for v in row[start : start + n]]
+                value = window[0]
+                for following in window[1:]:
+                    value = (value * 1000003 + following) % buckets
+                column.append(0 if 0 in window else value + 1)
+            columns.append(column)
+    return np.array(columns, dtype="int64").T.reshape(len(ids), -1)
+
+
+def test_hashed_ngrams_match_numpy_and_are_zero_over_padding():
+    ids = np.array([[5, 6, 7, 8], [9, 3, 0, 0], [4, 0, 0, 0]], dtype="int64")
+    got = HashedNgrams(order=3, buckets=50)(ids).numpy()
+    assert got.shape == (3, 3 + 2)  # three bigrams, then two trigrams, per row
+    np.testing.assert_array_equal(got, numpy_hashed_ngrams(ids, 3, 50))
+    # By hand: the bigram (5, 6) is (5 * 1000003 + 6) mod 50 + 1 = 22; (9, 3) is 31; anything with padding is 0.
+    assert got[0, 0] == 22 and got[1, 0] == 31
+    np.testing.assert_array_equal(got[2], 0)
+    assert got.min() >= 0 and got.max() <= 50
+
+
+def test_hashed_ngrams_of_texts_shorter_than_n_are_empty():
+    # Two tokens: one bigram, (3 * 1000003 + 4) mod 50 + 1 = 14, and no trigrams or 4-grams.
+    assert HashedNgrams(order=4, buckets=50)(np.array([[3, 4]], dtype="int64")).numpy().tolist() == [[14]]
+    assert HashedNgrams(order=2, buckets=50)(np.array([[3]], dtype="int64")).shape == (1, 0)
+
+
+@pytest.mark.parametrize(
+    "layer", [MaskedGlobalMaxPooling1D(name="m"), AttentionPooling(units=3, name="a"), HashedNgrams(3, 99, name="h")]
+)
 def test_get_config_round_trip(layer):
     rebuilt = layer.__class__.from_config(layer.get_config())
     assert rebuilt.get_config() == layer.get_config()

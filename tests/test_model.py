@@ -1,10 +1,11 @@
 """Every head and encoder: padding changes nothing; attention weights are a distribution over tokens."""
 
+import keras
 import numpy as np
 import pytest
 
 from textlstm.config import Config
-from textlstm.model import build_model, with_attention
+from textlstm.model import BRANCHES, build_model, with_attention
 
 # (batch=3, time=4) ids; lengths 4, 2, 1; 0 = padding at the end.
 IDS = np.array([[5, 6, 7, 8], [9, 3, 0, 0], [4, 0, 0, 0]], dtype="int64")
@@ -12,7 +13,7 @@ POOLINGS = ["last", "max", "mean", "attention", "max+mean"]
 
 
 def small_model(**settings):
-    config = Config(embedding_dim=6, units=5, attention_units=4, num_layers=2, **settings)
+    config = Config(embedding_dim=6, units=5, attention_units=4, num_layers=2, ngram_buckets=20, **settings)
     return build_model(config, vocabulary_size=12, num_classes=3)
 
 
@@ -24,11 +25,41 @@ def test_padding_changes_nothing(encoder, pooling):
     np.testing.assert_allclose(expected.sum(axis=1), 1.0, atol=1e-6)
     longer = np.pad(IDS, [(0, 0), (0, 5)])  # five more padding steps
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
-    embedding = model.get_layer("embedding")
-    table = embedding.embeddings.numpy()
-    table[0] = 100.0  # whatever the padding row holds
-    embedding.embeddings.assign(table)
+    for name in ("embedding", "ngram_weights"):
+        embedding = model.get_layer(name)
+        table = embedding.embeddings.numpy()
+        table[0] = 100.0  # whatever the padding row holds
+        embedding.embeddings.assign(table)
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
+
+
+def test_output_averages_the_recurrent_and_ngram_branches():
+    model = small_model()
+    weights = model.get_layer("ngram_weights")
+    weights.embeddings.assign(np.random.default_rng(0).normal(size=weights.embeddings.shape))
+    branches = keras.Model(model.input, [model.get_layer(name).output for name in BRANCHES.values()])
+    recurrent, ngram = (output.numpy() for output in branches(IDS))
+    np.testing.assert_allclose(model(IDS), (recurrent + ngram) / 2, atol=1e-6)
+    np.testing.assert_allclose(ngram, numpy_ngram_branch(IDS, weights.embeddings.numpy(), 12, 20), atol=1e-5)
+
+
+def numpy_ngram_branch(ids, table, vocabulary_size, buckets):
+    """softmax(sum of the weights of a text's tokens and bigrams / sqrt(their count)); the scale is 20 = 0.02 / 1e-3."""
+    rows = []
+    for row in ids:
+        tokens = [int(v) for v in row if v]
+        grams = [(a * 1000003 + b) % buckets + vocabulary_size for a, b in zip(tokens, tokens[1:])]
+        features = tokens + grams
+        logits = 20 * table[features].sum(axis=0) / np.sqrt(len(features))
+        rows.append(np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum())
+    return np.array(rows)
+
+
+def test_ngrams_1_is_the_recurrent_model_alone():
+    model = small_model(ngrams=1)
+    names = {layer.name for layer in model.layers}
+    assert "ngram_weights" not in names and "recurrent_probabilities" not in names
+    assert model.get_layer("probabilities").activation.__name__ == "softmax"
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -40,7 +71,8 @@ def test_one_layer_unidirectional_and_bidirectional(bidirectional):
 
 def test_multi_label_outputs_are_independent_sigmoids():
     model = small_model(task="multi-label")
-    assert model.get_layer("probabilities").activation.__name__ == "sigmoid"
+    for name in BRANCHES.values():
+        assert model.get_layer(name).activation.__name__ == "sigmoid"
     assert not np.allclose(model(IDS).numpy().sum(axis=1), 1.0)
 
 

@@ -1,11 +1,12 @@
 """Validation split, class weights, the tf.data pipeline and seeded reproducibility."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from conftest import FAST, LABELS, TEXTS
 from textlstm import TextClassifier
-from textlstm.training import balanced_class_weight, make_dataset
+from textlstm.training import BranchEarlyStopping, balanced_class_weight, make_dataset
 
 
 def test_balanced_class_weight_by_hand():
@@ -37,3 +38,49 @@ def test_balanced_class_weight_changes_training():
     # Same seed, data and settings: only the class weights differ, so the training losses must.
     assert plain.history_["loss"][0] != weighted.history_["loss"][0]
     assert plain.history_["val_loss"][0] != weighted.history_["val_loss"][0]
+
+
+class FakeModel:
+    stop_training = False
+
+
+def test_branch_early_stopping_keeps_each_branch_best_epoch():
+    """Branch a peaks at epoch 0 and b at epoch 2; each gets back its own weights from that epoch."""
+    a, b = keras.Variable(0.0), keras.Variable(0.0)
+    stopping = BranchEarlyStopping({"a": [a], "b": [b]}, "macro_f1", patience=2)
+    stopping.set_model(FakeModel())
+    scores = [(0.9, 0.1), (0.8, 0.2), (0.7, 0.3), (0.6, 0.2), (0.5, 0.1)]
+    for epoch, (score_a, score_b) in enumerate(scores):
+        a.assign(float(epoch))
+        b.assign(float(epoch))
+        stopping.on_epoch_end(epoch, {"val_a_macro_f1": score_a, "val_b_macro_f1": score_b})
+        # a ran out of patience at epoch 2, b at epoch 4: only then does training stop.
+        assert stopping.model.stop_training == (epoch == 4)
+    stopping.on_train_end()
+    assert (float(a.numpy()), float(b.numpy())) == (0.0, 2.0)
+    assert stopping.best_epochs == {"a": 0, "b": 2}
+
+
+def test_branch_early_stopping_on_loss_prefers_lower():
+    variable = keras.Variable(0.0)
+    stopping = BranchEarlyStopping({"a": [variable]}, "loss", patience=5)
+    stopping.set_model(FakeModel())
+    for epoch, loss in enumerate([0.5, 0.3, 0.4]):
+        variable.assign(float(epoch))
+        stopping.on_epoch_end(epoch, {"val_a_loss": loss})
+    stopping.on_train_end()
+    assert float(variable.numpy()) == 1.0
+
+
+def test_history_of_a_two_branch_model_names_the_output_metrics_plainly():
+    classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, verbose=0)
+    history = classifier.history_
+    assert {"loss", "accuracy", "macro_f1", "val_loss", "val_accuracy", "val_macro_f1"} <= set(history)
+    assert {"val_recurrent_probabilities_macro_f1", "val_ngram_probabilities_macro_f1"} <= set(history)
+    assert set(history["best_epochs"]) == {"recurrent_probabilities", "ngram_probabilities"}
+    assert history["best_epoch"] == history["best_epochs"]["recurrent_probabilities"]
+
+
+def test_one_branch_model_history():
+    classifier = TextClassifier(**dict(FAST, epochs=2, ngrams=1)).fit(TEXTS, LABELS, verbose=0)
+    assert classifier.history_["best_epochs"] == {"probabilities": classifier.history_["best_epoch"]}

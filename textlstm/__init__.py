@@ -13,6 +13,7 @@ from textlstm.config import Config  # noqa: E402
 from textlstm.data import Corpus, ReadOptions, read_corpus, read_texts  # noqa: E402
 from textlstm.errors import ConfigError, DataError, ExportError, NotFittedError, TextlstmError  # noqa: E402
 from textlstm.export import Predictor, load  # noqa: E402
+from textlstm.tuning import TuningResult, tune  # noqa: E402
 
 __all__ = [
     "Config",
@@ -25,7 +26,9 @@ __all__ = [
     "ReadOptions",
     "TextClassifier",
     "TextlstmError",
+    "TuningResult",
     "load",
     "read_corpus",
     "read_texts",
+    "tune",
 ]

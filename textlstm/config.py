@@ -79,6 +79,12 @@ class Config:
         "masked max or mean over time, additive attention, or max and mean concatenated.",
     )
     attention_units: int = _field(64, "Hidden size of the additive attention scorer (pooling=attention).")
+    ngrams: int = _field(
+        2,
+        "Longest n-gram of the n-gram branch, a linear model over the tokens and hashed 2..N-grams of "
+        "each text whose probabilities are averaged with the recurrent branch's. 1 turns the branch off.",
+    )
+    ngram_buckets: int = _field(2**18, "Hash buckets for the 2..N-grams of the n-gram branch (weights: buckets x classes).")
     # Task.
     task: Task = _field("single-label", "single-label: one class per text (softmax); multi-label: any number (sigmoid).")
     label_delimiter: str = _field("|", "Separates labels of one text in the label column (multi-label).")
@@ -90,6 +96,7 @@ class Config:
     epochs: int = _field(20, "Maximum number of passes over the training data.")
     batch_size: int = _field(32, "Texts per training step.")
     learning_rate: float = _field(1e-3, "Adam learning rate.")
+    ngram_learning_rate: float = _field(0.02, "Learning rate of the n-gram branch's linear weights.")
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
     early_stopping: EarlyStoppingMetric = _field(
         "macro_f1", "Validation metric that early stopping watches; the best epoch's weights are kept."
@@ -111,13 +118,13 @@ class Config:
         if self.max_length is not None:
             _at_least("max_length", self.max_length, 1)
         _at_least("max_length_cap", self.max_length_cap, 1)
-        for name in ("embedding_dim", "num_layers", "units", "attention_units", "epochs", "batch_size"):
+        for name in ("embedding_dim", "num_layers", "units", "attention_units", "ngrams", "ngram_buckets", "epochs", "batch_size"):
             _at_least(name, getattr(self, name), 1)
         _at_least("patience", self.patience, 0)
         _in_range("dropout", self.dropout, 0.0, 1.0, closed_high=False)
         _in_range("threshold", self.threshold, 0.0, 1.0)
         _in_range("validation_split", self.validation_split, 0.0, 1.0, closed_low=False, closed_high=False)
-        for name in ("learning_rate", "clipnorm"):
+        for name in ("learning_rate", "ngram_learning_rate", "clipnorm"):
             if not _positive(getattr(self, name)):
                 raise ConfigError(name, f"expected a number > 0, got {getattr(self, name)!r}")
         if not self.label_delimiter or self.label_delimiter.isspace():

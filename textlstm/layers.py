@@ -87,3 +87,45 @@ class AttentionPooling(keras.layers.Layer):
         config = super().get_config()
         config.update(units=self.units)
         return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class HashedNgrams(keras.layers.Layer):
+    """Ids of the contiguous n-grams (2 <= n <= ``order``) of a padded id sequence, hashed to buckets.
+
+    The n-gram starting at step t is ``h = id_t``, then ``h = (h * 1000003 + id_{t+k}) mod buckets``
+    for k = 1..n-1; its id is ``h + 1``, and 0 (padding) when any of its tokens is padding.
+
+    Args:
+        order: longest n-gram (>= 2).
+        buckets: number of hash buckets; output ids lie in [0, buckets].
+
+    Input shape: (batch, time) int64, 0 = padding.
+    Output shape: (batch, sum over n of max(time - n + 1, 0)) int64: the bigrams, then the trigrams...
+    """
+
+    MULTIPLIER = 1000003
+
+    def __init__(self, order=2, buckets=2**17, **kwargs):
+        super().__init__(**kwargs)
+        self.order = int(order)
+        self.buckets = int(buckets)
+
+    def call(self, ids):
+        ids = ops.cast(ids, "int64")
+        grams = []
+        for n in range(2, self.order + 1):
+            starts = ops.maximum(ops.shape(ids)[1] - n + 1, 0)  # n-grams per row
+            hashed = ids[:, :starts]
+            present = ops.not_equal(hashed, 0)
+            for k in range(1, n):
+                following = ids[:, k : k + starts]
+                hashed = ops.mod(hashed * self.MULTIPLIER + following, self.buckets)
+                present = ops.logical_and(present, ops.not_equal(following, 0))
+            grams.append(ops.where(present, hashed + 1, 0))
+        return ops.concatenate(grams, axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(order=self.order, buckets=self.buckets)
+        return config

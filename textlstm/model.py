@@ -10,10 +10,14 @@
 
 import keras
 
-from textlstm.layers import AttentionPooling, MaskedGlobalMaxPooling1D
+from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D
 from textlstm.text import TextTokenizer
 
 ATTENTION_LAYER = "attention_pooling"
+OUTPUT = "probabilities"
+# With ngrams > 1 the model averages two branches' probabilities; training fits and stops each on its own.
+BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilities"}
+NGRAM_WEIGHTS = "ngram_weights"
 
 
 def build_model(config, vocabulary_size, num_classes):
@@ -29,7 +33,7 @@ def build_model(config, vocabulary_size, num_classes):
     mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
     x = keras.layers.Embedding(
         vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name="embedding"
-    )(token_ids)
+    )(token_ids)  # (batch, time, embedding_dim)
     x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
     recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
     for index in range(1, config.num_layers + 1):
@@ -47,7 +51,13 @@ def build_model(config, vocabulary_size, num_classes):
     x = _pool(config, x, mask)
     x = keras.layers.Dropout(config.dropout, name="pooled_dropout")(x)
     activation = "softmax" if config.task == "single-label" else "sigmoid"
-    probabilities = keras.layers.Dense(num_classes, activation=activation, name="probabilities")(x)
+    if config.ngrams == 1:
+        probabilities = keras.layers.Dense(num_classes, activation=activation, name=OUTPUT)(x)
+        return keras.Model(token_ids, probabilities, name="textlstm")
+    recurrent = keras.layers.Dense(num_classes, activation=activation, name=BRANCHES["recurrent"])(x)
+    ngram_logits = _ngram_logits(config, token_ids, vocabulary_size, num_classes)
+    ngram = keras.layers.Activation(activation, name=BRANCHES["ngram"])(ngram_logits)
+    probabilities = keras.layers.Average(name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
 
 
@@ -66,6 +76,26 @@ def _pool(config, sequence, mask):
     if len(pooled) == 1:
         return pooled[0]
     return keras.layers.Concatenate(name="max_mean_pooling")(pooled)
+
+
+def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
+    """The n-gram branch: a linear model over the bag of tokens and hashed n-grams, (batch, classes).
+
+    Each token id and each n-gram bucket has one weight per class. A text's logits are the sum of its
+    weights over the square root of its count of tokens and n-grams (an L2-normalized binary bag, as
+    TF-IDF normalizes), times ``ngram_learning_rate / learning_rate``: Adam moves each weight by about
+    ``learning_rate`` per step, so the factor makes the logits move at ``ngram_learning_rate``.
+    """
+    gram_ids = HashedNgrams(config.ngrams, config.ngram_buckets, name="hashed_ngrams")(token_ids)  # (batch, grams)
+    shifted = keras.ops.where(gram_ids > 0, gram_ids + vocabulary_size - 1, 0)  # after the token ids
+    bag_ids = keras.ops.concatenate([token_ids, shifted], axis=1)  # (batch, time + grams)
+    weights = keras.layers.Embedding(
+        vocabulary_size + config.ngram_buckets, num_classes, embeddings_initializer="zeros", name=NGRAM_WEIGHTS
+    )(bag_ids)  # (batch, time + grams, classes)
+    present = keras.ops.cast(keras.ops.not_equal(bag_ids, 0), weights.dtype)  # (batch, time + grams)
+    total = keras.ops.sum(weights * keras.ops.expand_dims(present, -1), axis=1)  # (batch, classes)
+    count = keras.ops.maximum(keras.ops.sum(present, axis=1, keepdims=True), 1.0)  # (batch, 1)
+    return total * (config.ngram_learning_rate / config.learning_rate) / keras.ops.sqrt(count)
 
 
 def with_attention(model):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT
 
 
 def set_seed(seed):
@@ -45,21 +46,40 @@ def balanced_class_weight(counts):
     return {int(index): float(counts.sum() / (len(present) * counts[index])) for index in present}
 
 
+def _metrics(config, single):
+    """Accuracy and macro-F1 for the model's output."""
+    return [
+        keras.metrics.CategoricalAccuracy(name="accuracy") if single else keras.metrics.BinaryAccuracy(name="accuracy"),
+        keras.metrics.F1Score(average="macro", threshold=None if single else config.threshold, name="macro_f1"),
+    ]
+
+
+def _loss(single):
+    return keras.losses.CategoricalCrossentropy() if single else keras.losses.BinaryCrossentropy()
+
+
+def _optimizer(config):
+    return keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm)
+
+
 def compile_model(model, config):
     """Adam with gradient-norm clipping; cross-entropy; accuracy and macro-F1 as metrics."""
     single = config.task == "single-label"
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
-        loss=keras.losses.CategoricalCrossentropy() if single else keras.losses.BinaryCrossentropy(),
-        metrics=[
-            keras.metrics.CategoricalAccuracy(name="accuracy") if single else keras.metrics.BinaryAccuracy(name="accuracy"),
-            keras.metrics.F1Score(average="macro", threshold=None if single else config.threshold, name="macro_f1"),
-        ],
-    )
+    model.compile(optimizer=_optimizer(config), loss=_loss(single), metrics=_metrics(config, single))
+
+
+def branch_names(model):
+    """The output layers of the model's branches (``model.BRANCHES``) in ``model``; empty for one head."""
+    names = {layer.name for layer in model.layers}
+    return [name for name in BRANCHES.values() if name in names]
 
 
 def fit(model, train, validation, config, class_weight=None, verbose=1):
     """Train ``model`` in place and keep the weights of its best validation epoch.
+
+    A model with branches (``ngrams > 1``) is trained through a view that has one loss per branch;
+    as the branches share no weights, each is early-stopped on its own validation metric and keeps
+    its own best epoch's weights; training ends when every branch has run out of patience.
 
     Args:
         model: ids -> probabilities, from ``build_model``.
@@ -69,28 +89,128 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         verbose: Keras progress-bar mode (0 silent, 1 bar, 2 one line per epoch).
 
     Returns:
-        History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based).
+        History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; of the recurrent
+        branch when there are branches) and ``best_epochs`` ({branch output: 1-based epoch}).
     """
-    compile_model(model, config)
-    monitor = "val_macro_f1" if config.early_stopping == "macro_f1" else "val_loss"
-    stopping = keras.callbacks.EarlyStopping(
-        monitor=monitor,
-        mode="max" if config.early_stopping == "macro_f1" else "min",
-        patience=config.patience,
-        restore_best_weights=True,
+    branches = branch_names(model)
+    if not branches:
+        compile_model(model, config)
+        stopping = _early_stopping(config)
+        history = model.fit(
+            train,
+            validation_data=validation,
+            epochs=config.epochs,
+            callbacks=[stopping],
+            class_weight=class_weight,
+            shuffle=False,
+            verbose=verbose,
+        )
+        result = _plain(history.history)
+        result["best_epoch"] = int(stopping.best_epoch) + 1
+        result["best_epochs"] = {OUTPUT: result["best_epoch"]}
+        return result
+    single = config.task == "single-label"
+    outputs = [OUTPUT, *branches]
+    view = keras.Model(model.input, {name: model.get_layer(name).output for name in outputs})
+    view.compile(
+        optimizer=_optimizer(config),
+        loss={name: _loss(single) for name in branches},
+        metrics={OUTPUT: _metrics(config, single), **{name: _metrics(config, single)[1:] for name in branches}},
     )
-    history = model.fit(
-        train,
-        validation_data=validation,
+    stopping = BranchEarlyStopping(
+        {name: _branch_weights(model, name) for name in branches},
+        "macro_f1" if config.early_stopping == "macro_f1" else "loss",
+        config.patience,
+    )
+    history = view.fit(
+        _per_output(train, outputs, class_weight),
+        validation_data=_per_output(validation, outputs, None),
         epochs=config.epochs,
         callbacks=[stopping],
-        class_weight=class_weight,
         shuffle=False,
         verbose=verbose,
     )
-    result = {name: [float(value) for value in values] for name, values in history.history.items()}
-    result["best_epoch"] = int(stopping.best_epoch) + 1
+    result = _plain(history.history)
+    result["best_epochs"] = {name: epoch + 1 for name, epoch in stopping.best_epochs.items()}
+    result["best_epoch"] = result["best_epochs"][BRANCHES["recurrent"]]
     return result
+
+
+def _early_stopping(config):
+    macro_f1 = config.early_stopping == "macro_f1"
+    return keras.callbacks.EarlyStopping(
+        monitor="val_macro_f1" if macro_f1 else "val_loss",
+        mode="max" if macro_f1 else "min",
+        patience=config.patience,
+        restore_best_weights=True,
+    )
+
+
+def _plain(history):
+    """Keras history as lists of floats, the model output's metrics without their output-name prefix."""
+    result = {}
+    for name, values in history.items():
+        stem = name.removeprefix("val_")
+        if stem.startswith(OUTPUT + "_"):
+            name = name.replace(OUTPUT + "_", "", 1)
+        result[name] = [float(value) for value in values]
+    return result
+
+
+def _per_output(dataset, outputs, class_weight):
+    """(ids, targets) -> (ids, {output: targets}[, sample weights (batch,) from ``class_weight``])."""
+    if class_weight is None:
+        return dataset.map(lambda ids, targets: (ids, {name: targets for name in outputs}))
+    weights = tf.constant([class_weight.get(index, 0.0) for index in range(max(class_weight) + 1)], tf.float32)
+    return dataset.map(
+        lambda ids, targets: (
+            ids,
+            {name: targets for name in outputs},
+            tf.linalg.matvec(tf.cast(targets, tf.float32), weights),
+        )
+    )
+
+
+def _branch_weights(model, branch):
+    """The variables that only ``branch`` uses: the n-gram weights for the n-gram branch, the rest otherwise."""
+    ngram = model.get_layer(NGRAM_WEIGHTS).weights
+    if branch == BRANCHES["ngram"]:
+        return list(ngram)
+    ngram_ids = {id(variable) for variable in ngram}
+    return [variable for variable in model.weights if id(variable) not in ngram_ids]
+
+
+class BranchEarlyStopping(keras.callbacks.Callback):
+    """Early stopping for branches that share no weights: each keeps the weights of its own best epoch.
+
+    Args:
+        branches: {branch output name: the variables only that branch uses}.
+        metric: "macro_f1" (higher is better) or "loss" (lower), read as ``val_<branch>_<metric>``.
+        patience: epochs without improvement after which a branch is done; training stops when all are.
+    """
+
+    def __init__(self, branches, metric, patience):
+        super().__init__()
+        self.branches = branches
+        self.metric = metric
+        self.patience = patience
+        self.best = {}
+        self.best_epochs = {}
+        self.best_weights = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, variables in self.branches.items():
+            value = float(logs[f"val_{name}_{self.metric}"])
+            if name not in self.best or (value > self.best[name] if self.metric == "macro_f1" else value < self.best[name]):
+                self.best[name], self.best_epochs[name] = value, epoch
+                self.best_weights[name] = [np.array(variable) for variable in variables]
+        if all(epoch - best >= self.patience for best in self.best_epochs.values()):
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        for name, variables in self.branches.items():
+            for variable, value in zip(variables, self.best_weights[name]):
+                variable.assign(value)
 
 
 def predict_dataset(model, dataset):

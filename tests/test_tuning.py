@@ -1,0 +1,39 @@
+"""tune: the first trial is the starting configuration, the budget and trial cap end the search."""
+
+import pytest
+
+from conftest import FAST, LABELS, TEXTS
+from textlstm import Config, ConfigError, tune
+from textlstm.tuning import SEARCH_SPACE, _choices
+
+SMALL = Config(**dict(FAST, epochs=2))
+
+
+def test_first_trial_is_the_starting_configuration_and_the_best_is_kept():
+    seen = []
+    result = tune(TEXTS, LABELS, budget_minutes=10, config=SMALL, validation_data=(TEXTS, LABELS), max_trials=2, on_trial=seen.append)
+    assert seen == result.trials and len(result.trials) == 2
+    assert result.trials[0]["settings"] == {name: getattr(SMALL, name) for name in SEARCH_SPACE}
+    assert result.trials[1]["settings"] != result.trials[0]["settings"]
+    best = result.trials[result.best]
+    assert best["val_macro_f1"] == max(trial["val_macro_f1"] for trial in result.trials)
+    assert {name: getattr(result.classifier.config_, name) for name in SEARCH_SPACE} == best["settings"]
+    assert result.classifier.validation_report_["macro_f1"] == best["val_macro_f1"]
+    assert result.to_dict()["config"]["seed"] == SMALL.seed
+
+
+def test_an_expired_budget_still_runs_the_first_trial():
+    result = tune(TEXTS, LABELS, budget_minutes=1e-6, config=SMALL, on_trial=lambda record: None)
+    assert len(result.trials) == 1
+
+
+def test_choices_include_the_current_value():
+    assert _choices((1, 2), 2) == [1, 2]
+    assert _choices((32, 128), 64) == [32, 64, 128]
+    assert _choices(("max", "mean"), "last") == ["max", "mean", "last"]
+
+
+@pytest.mark.parametrize("budget, max_trials, field", [(0, None, "budget"), (1, 0, "max_trials")])
+def test_bad_budget_or_trials(budget, max_trials, field):
+    with pytest.raises(ConfigError, match=field):
+        tune(TEXTS, LABELS, budget, config=SMALL, max_trials=max_trials)
