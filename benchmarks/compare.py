@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py                                   # every data set in ../shared/datasets
     python benchmarks/compare.py ../shared/datasets/trec --seeds 3 --systems textlstm,tfidf
+    python benchmarks/compare.py --table small.json large.json     # one table from earlier runs
 
 Each data-set directory holds ``train.csv`` and ``test.csv`` (``text,label``) and optionally
 ``dev.csv``. Systems:
@@ -167,7 +168,12 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N for the seeded systems")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ", ".join(SYSTEMS))
     parser.add_argument("--json", default="compare.json", help="where to write every run")
+    parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier runs' JSON files")
     args = parser.parse_args()
+    if args.table:
+        runs = [run for path in args.table for run in json.loads(Path(path).read_text())]
+        print_table(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
+        return
     directories = [Path(d) for d in args.directories] or sorted(
         d for d in DEFAULT_ROOT.iterdir() if (d / "train.csv").is_file()
     )

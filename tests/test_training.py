@@ -20,6 +20,23 @@ def test_batches_are_padded_to_their_own_longest_text():
     assert shapes == [(2, 2), (2, 4)]
 
 
+def test_sorted_windows_batch_texts_of_similar_length_and_keep_every_example():
+    lengths = [5, 1, 4, 2, 6, 3, 8, 7]
+    ids = tf.ragged.constant([[length] * length for length in lengths], dtype=tf.int64)  # each id is its length
+    targets = np.eye(8, dtype="float32")  # one-hot row i marks example i
+    dataset = make_dataset(ids, targets, batch_size=2, shuffle_seed=3, sort_window=4)
+    assert dataset.cardinality() == 4
+    seen = []
+    for batch, batch_targets in dataset:
+        rows = batch_targets.numpy().argmax(axis=1)
+        seen += rows.tolist()
+        # Within a window of 4 batches (here all 8 texts) the texts were sorted by length, so
+        # each batch holds two neighbours in length order and is padded to the longer one.
+        assert sorted(lengths[i] for i in rows) in ([1, 2], [3, 4], [5, 6], [7, 8])
+        assert batch.shape[1] == max(lengths[i] for i in rows)
+    assert sorted(seen) == list(range(8))
+
+
 def test_same_seed_same_metrics():
     settings = dict(FAST, epochs=6, dropout=0.2, seed=7)
     first = TextClassifier(**settings).fit(TEXTS, LABELS, verbose=0)

@@ -79,7 +79,9 @@ class TextClassifier:
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count)
         self._prepare(report, label_set, len(texts), f"{len(validation_texts)}", verbose)
         batch = self.config_.batch_size
-        train = training.make_dataset(self.tokenizer_.ragged_ids(texts), targets, batch, shuffle_seed=config.seed)
+        train = training.make_dataset(
+            self.tokenizer_.ragged_ids(texts), targets, batch, shuffle_seed=config.seed, sort_window=config.sort_window
+        )
         validation = training.make_dataset(
             self.tokenizer_.ragged_ids(validation_texts), validation_targets, max(batch, 256)
         )

@@ -95,6 +95,11 @@ class Config:
     # Training.
     epochs: int = _field(20, "Maximum number of passes over the training data.")
     batch_size: int = _field(32, "Texts per training step.")
+    sort_window: int = _field(
+        16,
+        "Each epoch, the shuffled training texts are taken this many batches at a time, sorted by "
+        "length and cut into batches (less padding to compute); 1 keeps batches random.",
+    )
     learning_rate: float = _field(1e-3, "Adam learning rate.")
     ngram_learning_rate: float = _field(0.02, "Learning rate of the n-gram branch's linear weights.")
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
@@ -118,7 +123,7 @@ class Config:
         if self.max_length is not None:
             _at_least("max_length", self.max_length, 1)
         _at_least("max_length_cap", self.max_length_cap, 1)
-        for name in ("embedding_dim", "num_layers", "units", "attention_units", "ngrams", "ngram_buckets", "epochs", "batch_size"):
+        for name in ("embedding_dim", "num_layers", "units", "attention_units", "ngrams", "ngram_buckets", "epochs", "batch_size", "sort_window"):
             _at_least(name, getattr(self, name), 1)
         _at_least("patience", self.patience, 0)
         _in_range("dropout", self.dropout, 0.0, 1.0, closed_high=False)

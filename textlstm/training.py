@@ -1,5 +1,7 @@
 """The fit loop: tf.data pipelines over token ids, Adam with clipping, early stopping, seeds."""
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -12,13 +14,15 @@ def set_seed(seed):
     keras.utils.set_random_seed(seed)
 
 
-def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None):
+def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_window=1):
     """Batches of token ids, each padded only to its own longest text.
 
     Args:
         ids: int64 RaggedTensor, shape (n, None).
         targets: optional float32 array, shape (n, classes).
         shuffle_seed: shuffle every epoch with this seed; None keeps the order.
+        sort_window: with a shuffle, sort each run of ``batch_size * sort_window`` shuffled texts by
+            length before cutting it into batches; 1 leaves the batches random.
 
     Returns:
         tf.data.Dataset of ``ids`` (batch, time) or ``(ids, targets)``.
@@ -27,12 +31,25 @@ def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None):
     dataset = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.ragged_batch(batch_size)
+    if shuffle_seed is not None and sort_window > 1:
+        # Texts of similar length share a batch, so less padding is computed; the order of the
+        # batches is shuffled again within the window.
+        dataset = dataset.ragged_batch(batch_size * sort_window).map(_sort_by_length).unbatch()
+        dataset = dataset.ragged_batch(batch_size).shuffle(sort_window, seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(len(targets) / batch_size)))
+    else:
+        dataset = dataset.ragged_batch(batch_size)
     if targets is None:
         dataset = dataset.map(lambda batch: batch.to_tensor())
     else:
         dataset = dataset.map(lambda batch, y: (batch.to_tensor(), y))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _sort_by_length(ids, targets):
+    """A window of texts, (window, None) ragged ids and (window, classes) targets, shortest first."""
+    order = tf.argsort(ids.row_lengths(), stable=True)
+    return tf.gather(ids, order), tf.gather(targets, order)
 
 
 def balanced_class_weight(counts):
