@@ -129,7 +129,10 @@ class TextClassifier:
     def _prepare(self, report, label_set, train_count, validation, verbose):
         """Resolve the config from the data, build tokenizer and model, and say what was decided."""
         config = self.config
-        self.config_ = config.replace(max_length=report.resolve_max_length(config.max_length, config.max_length_cap))
+        self.config_ = config.replace(
+            max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
+            batch_size=config.resolve_batch_size(train_count),
+        )
         self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length)
         self.label_set_ = label_set
         self.classes_ = np.array(label_set.classes)
@@ -169,7 +172,8 @@ class TextClassifier:
                 f"{config.tokenizer}-mode tokens seen, min count {config.min_count}, max tokens {config.max_tokens})",
                 f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
                 f"95th percentile {lengths[95]}, longest {lengths[100]})",
-                f"Model: {self.model_.count_params():,} parameters",
+                f"Model: {self.model_.count_params():,} parameters; batch size {config.batch_size}"
+                + ("" if self.config.batch_size else " (automatic for this many training texts)"),
             ]
             + (
                 [

@@ -14,6 +14,8 @@ from pathlib import Path
 from textlstm.errors import ConfigError
 
 SCHEMA_VERSION = 1
+# (training texts at least, batch size), largest first: the automatic batch_size.
+AUTOMATIC_BATCH_SIZES = ((50_000, 128), (20_000, 64), (0, 32))
 
 Tokenizer = typing.Literal["auto", "word", "char"]
 Encoder = typing.Literal["lstm", "gru"]
@@ -94,7 +96,11 @@ class Config:
     )
     # Training.
     epochs: int = _field(20, "Maximum number of passes over the training data.")
-    batch_size: int = _field(32, "Texts per training step.")
+    batch_size: typing.Optional[int] = _field(
+        None,
+        "Texts per training step. Default: 32, or 64 from 20,000 training texts and 128 from 50,000 "
+        "(larger data sets need fewer, bigger steps).",
+    )
     sort_window: int = _field(
         16,
         "Each epoch, the shuffled training texts are taken this many batches at a time, sorted by "
@@ -123,8 +129,10 @@ class Config:
         if self.max_length is not None:
             _at_least("max_length", self.max_length, 1)
         _at_least("max_length_cap", self.max_length_cap, 1)
-        for name in ("embedding_dim", "num_layers", "units", "attention_units", "ngrams", "ngram_buckets", "epochs", "batch_size", "sort_window"):
+        for name in ("embedding_dim", "num_layers", "units", "attention_units", "ngrams", "ngram_buckets", "epochs", "sort_window"):
             _at_least(name, getattr(self, name), 1)
+        if self.batch_size is not None:
+            _at_least("batch_size", self.batch_size, 1)
         _at_least("patience", self.patience, 0)
         _in_range("dropout", self.dropout, 0.0, 1.0, closed_high=False)
         _in_range("threshold", self.threshold, 0.0, 1.0)
@@ -172,6 +180,12 @@ class Config:
 
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def resolve_batch_size(self, train_count):
+        """``batch_size``, or when it is None the automatic one for ``train_count`` training texts."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return next(size for least, size in AUTOMATIC_BATCH_SIZES if train_count >= least)
 
     def threshold_for(self, label):
         """The multi-label decision threshold of ``label``."""
