@@ -5,7 +5,13 @@
     -> [LSTM|GRU], optionally Bidirectional,  (batch, time, units or 2*units), ``num_layers`` deep,
        each given the mask explicitly
     -> pooling head                           (batch, features)
-    -> Dense softmax (single-label) or sigmoid (multi-label)   (batch, classes)
+    -> Dense softmax (single-label) or sigmoid (multi-label)   (batch, classes)   recurrent branch
+
+With ``ngrams > 1`` (the default) the output is the mean of that and an n-gram branch:
+
+    token_ids and their hashed 2..N-grams     (batch, time + grams), 0 = padding
+    -> one weight per class each, summed / sqrt(count)         (batch, classes)
+    -> softmax or sigmoid                                      (batch, classes)   n-gram branch
 """
 
 import keras
