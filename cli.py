@@ -18,6 +18,7 @@ import shlex  # noqa: E402
 import sys  # noqa: E402
 import typing  # noqa: E402
 import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
@@ -35,9 +36,11 @@ from textlstm.data import (  # noqa: E402
 from textlstm.datasets import registry, sample_path  # noqa: E402
 from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
 from textlstm.evaluation import format_report  # noqa: E402
-from textlstm.export import check_writable  # noqa: E402
+from textlstm.describe import describe_model, format_description  # noqa: E402
+from textlstm.export import check_writable, load_keras_model  # noqa: E402
 from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
+from textlstm.model import build_model  # noqa: E402
 from textlstm.splits import overlap  # noqa: E402
 from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
@@ -413,6 +416,26 @@ def _format_rows(rows, output_format):
             cells += [item["label"], item["probability"]]
         writer.writerow(cells)
     return buffer.getvalue()
+
+
+@main.command()
+@click.argument("source", required=False, type=click.Path(exists=True))
+@click.option("--vocabulary-size", type=click.IntRange(min=3), help="Ids (padding and OOV included) when describing a configuration. [default: --max-tokens]")
+@click.option("--classes", type=click.IntRange(min=2), default=2, show_default=True, help="Output classes when describing a configuration.")
+@click.option("--time-major/--batch-first", default=False, help="Write sequence shapes as (time, batch, features) instead of Keras's (batch, time, features).")
+@config_options
+def describe(source, vocabulary_size, classes, time_major, config_file, **kwargs):
+    """Every layer's output shape, RNN states and parameter formula, for an export directory, a model.keras
+    file, or (without SOURCE) the configuration the options and --config give."""
+    if source:
+        if any(value not in (None, ()) for value in kwargs.values()) or config_file:
+            raise click.UsageError("configuration options describe a new model; give them without SOURCE")
+        path = Path(source)
+        _, model, _, _ = load_keras_model(path / "model.keras" if path.is_dir() else path)
+    else:
+        config = resolve_config(config_file, _config_values(kwargs))
+        model = build_model(config, vocabulary_size or config.max_tokens, classes)
+    click.echo(format_description(describe_model(model, time_major)))
 
 
 @main.command(name="export")

@@ -278,3 +278,14 @@ def test_tune_needs_a_positive_budget(workspace, tmp_path):
     assert result.exit_code == 2
     assert "--budget" in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_describe_a_configuration_and_an_export(trained):
+    result = run("describe", "--units", "8", "--embedding-dim", "4", "--vocabulary-size", "50", "--classes", "3")
+    assert result.exit_code == 0, result.output
+    assert "2·4·8·(4+8+1)" in result.output and "equal to Keras's count" in result.output
+    _, output = trained
+    result = run("describe", output, "--time-major")
+    assert result.exit_code == 0, result.output
+    assert "(time, batch, 16)" in result.output
+    assert run("describe", output, "--units", "4").exit_code == 2

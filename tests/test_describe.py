@@ -1,0 +1,58 @@
+"""describe: parameter formulas equal Keras's counts; shapes, states and the pooling input are named."""
+
+import pytest
+
+from textlstm.config import Config
+from textlstm.describe import describe_model, format_description, parameter_formula
+from textlstm.model import build_model
+
+
+@pytest.mark.parametrize("encoder", ["lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_formulas_equal_keras_counts(encoder, num_layers, bidirectional):
+    config = Config(encoder=encoder, num_layers=num_layers, bidirectional=bidirectional, units=7, embedding_dim=5, ngram_buckets=11)
+    description = describe_model(build_model(config, vocabulary_size=13, num_classes=3))
+    for row in description.rows:
+        assert row.parameters == row.keras_parameters, row
+    assert description.total == build_model(config, 13, 3).count_params()
+    assert len(description.states) == num_layers * (2 if bidirectional else 1)
+
+
+def test_lstm_formula_by_hand():
+    model = build_model(Config(units=64, embedding_dim=128, ngrams=1), vocabulary_size=1000, num_classes=2)
+    formula, value = parameter_formula(model.get_layer("bidirectional_lstm_1"))
+    assert formula == "2·4·64·(128+64+1)" and value == 2 * 4 * 64 * (128 + 64 + 1) == 98_816
+    assert parameter_formula(model.get_layer("embedding")) == ("1000·128", 128_000)
+    assert parameter_formula(model.get_layer("probabilities")) == ("128·2+2", 258)
+
+
+def test_gru_formula_uses_reset_after():
+    model = build_model(Config(encoder="gru", bidirectional=False, units=4, embedding_dim=3, ngrams=1), 10, 2)
+    assert parameter_formula(model.get_layer("gru_1")) == ("3·4·(3+4+2)", 108)
+
+
+def test_shapes_states_and_pooling_are_named():
+    model = build_model(Config(units=8, embedding_dim=6, num_layers=2, pooling="attention"), 20, 3)
+    description = describe_model(model)
+    shapes = {row.name: row.shape for row in description.rows}
+    assert shapes["embedding"] == "(batch, time, 6)"
+    assert shapes["bidirectional_lstm_2"] == "(batch, time, 16)"
+    assert shapes["hashed_ngrams"] == "(batch, grams)"
+    assert shapes["attention_pooling"] == "(batch, 16) and (batch, time)"
+    assert description.states == [
+        "bidirectional_lstm_1 forward: h (batch, 8), c (batch, 8)",
+        "bidirectional_lstm_1 backward: h (batch, 8), c (batch, 8)",
+        "bidirectional_lstm_2 forward: h (batch, 8), c (batch, 8)",
+        "bidirectional_lstm_2 backward: h (batch, 8), c (batch, 8)",
+    ]
+    assert description.pooling == "attention_pooling reads the per-step outputs of bidirectional_lstm_2, (batch, time, 16)"
+    major = describe_model(model, time_major=True)
+    assert {row.name: row.shape for row in major.rows}["embedding"] == "(time, batch, 6)"
+    text = format_description(description)
+    assert "equal to Keras's count" in text and "(4 = layers x directions)" in text
+
+
+def test_last_state_pooling_reads_the_final_states():
+    model = build_model(Config(units=8, embedding_dim=6, pooling="last"), 20, 3)
+    assert "final states of bidirectional_lstm_1, (batch, 16)" in describe_model(model).pooling

@@ -1,0 +1,173 @@
+"""What a model is made of: each layer's output shape, the RNN states, what the pooling head reads, and
+each layer's parameter count from its formula, checked against Keras's own count.
+
+Shapes are written with names for the axes Keras leaves open: ``batch`` (texts per call), ``time``
+(tokens per text, the batch's longest) and ``grams`` (n-grams per text). Keras, like PyTorch with
+``batch_first=True``, is batch-first: an RNN reads the input cube (batch, time, features). The
+time-major view, (time, batch, features), is PyTorch's default and how the cuDNN kernel lays out
+the data; the numbers are the same, only the first two axes swap.
+"""
+
+import dataclasses
+
+import keras
+
+from textlstm.layers import AttentionPooling
+
+POOLING_LAYERS = ("max_pooling", "mean_pooling", "attention_pooling")
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerRow:
+    """One layer: ``formula`` (e.g. ``2·4·64·(128+64+1)``) evaluates to ``parameters``; ``keras_parameters``
+    is ``layer.count_params()``."""
+
+    name: str
+    kind: str
+    shape: str
+    formula: str
+    parameters: int
+    keras_parameters: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Description:
+    """``rows`` per layer, ``states`` (one line per RNN layer and direction), ``pooling`` (what the head
+    reads) and the total parameter count."""
+
+    rows: list
+    states: list
+    pooling: str
+    total: int
+    time_major: bool
+
+
+def describe_model(model, time_major=False):
+    """Describe an ids -> probabilities model from ``build_model``.
+
+    Args:
+        model: the Keras model (token ids (batch, time) -> probabilities (batch, classes)).
+        time_major: write sequence shapes as (time, batch, features).
+
+    Returns:
+        Description.
+    """
+    rows, states = [], []
+    for layer in model.layers:
+        formula, parameters = parameter_formula(layer)
+        rows.append(
+            LayerRow(layer.name, type(layer).__name__, _shape(layer, time_major), formula, parameters, layer.count_params())
+        )
+        states.extend(_states(layer))
+    return Description(rows, states, _pooling(model, time_major), sum(row.parameters for row in rows), time_major)
+
+
+def parameter_formula(layer):
+    """(formula text, its value) for ``layer``'s weights.
+
+    LSTM 4·u·(in+u+1) (four gates, each with input weights, recurrent weights and a bias); GRU
+    3·u·(in+u+2) with Keras's ``reset_after=True`` (two biases per gate), 3·u·(in+u+1) without;
+    ×2 for a Bidirectional layer; Embedding V·d; Dense in·out+out; additive attention f·a+a+a.
+    """
+    if isinstance(layer, keras.layers.Bidirectional):
+        formula, value = _recurrent_formula(layer.forward_layer)
+        return f"2·{formula}", 2 * value
+    if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+        return _recurrent_formula(layer)
+    if isinstance(layer, keras.layers.Embedding):
+        rows, width = layer.input_dim, layer.output_dim
+        return f"{rows}·{width}", rows * width
+    if isinstance(layer, keras.layers.Dense):
+        inputs, outputs = layer.kernel.shape
+        return f"{inputs}·{outputs}+{outputs}", inputs * outputs + outputs
+    if isinstance(layer, AttentionPooling):
+        features, units = layer.kernel.shape
+        return f"{features}·{units}+{units}+{units}", features * units + 2 * units
+    if layer.weights:
+        raise ValueError(f"no parameter formula for layer {layer.name!r} ({type(layer).__name__})")
+    return "0", 0
+
+
+def _recurrent_formula(layer):
+    units, inputs = layer.units, layer.cell.kernel.shape[0]
+    if isinstance(layer, keras.layers.LSTM):
+        return f"4·{units}·({inputs}+{units}+1)", 4 * units * (inputs + units + 1)
+    biases = 2 if layer.cell.reset_after else 1
+    return f"3·{units}·({inputs}+{units}+{biases})", 3 * units * (inputs + units + biases)
+
+
+def _shape(layer, time_major):
+    """The layer's output shape with named open axes, e.g. (batch, time, 128)."""
+    outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+    written = []
+    for output in outputs:
+        names = ["batch", "grams" if layer.name == "hashed_ngrams" else "time"]
+        if layer.name == "ngram_weights":
+            names[1] = "time+grams"
+        dims = [names[i] if size is None and i < 2 else str(size) for i, size in enumerate(output.shape)]
+        if time_major and len(dims) == 3:
+            dims[0], dims[1] = dims[1], dims[0]
+        written.append(f"({', '.join(dims)})")
+    return " and ".join(written)
+
+
+def _states(layer):
+    """One line per direction of an RNN layer: its final h (and c) shapes."""
+    if isinstance(layer, keras.layers.Bidirectional):
+        directions = [("forward", layer.forward_layer), ("backward", layer.backward_layer)]
+    elif isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+        directions = [("forward", layer)]
+    else:
+        return []
+    lines = []
+    for direction, rnn in directions:
+        kept = "h, c" if isinstance(rnn, keras.layers.LSTM) else "h"
+        shapes = ", ".join(f"{name} (batch, {rnn.units})" for name in kept.split(", "))
+        lines.append(f"{layer.name} {direction}: {shapes}")
+    return lines
+
+
+def _pooling(model, time_major):
+    """Which tensor the pooling head reads."""
+    names = {layer.name for layer in model.layers}
+    recurrent = [layer for layer in model.layers if _states(layer)]
+    last = recurrent[-1]
+    for name in POOLING_LAYERS:
+        if name in names:
+            return f"{name} reads the per-step outputs of {last.name}, {_shape(last, time_major)}"
+    if isinstance(last, keras.layers.Bidirectional):
+        return (
+            f"the head reads the final states of {last.name}, {_shape(last, time_major)}: the forward h after "
+            "the last real token and the backward h after the first, concatenated"
+        )
+    return f"the head reads the final h of {last.name}, {_shape(last, time_major)}, after the last real token"
+
+
+def format_description(description):
+    """The description as a plain-text table and notes."""
+    header = ("layer", "type", "output shape", "parameters = formula", "Keras count")
+    table = [header] + [
+        (row.name, row.kind, row.shape, f"{row.parameters:,}" + (f" = {row.formula}" if row.parameters else ""), f"{row.keras_parameters:,}")
+        for row in description.rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    agree = all(row.parameters == row.keras_parameters for row in description.rows)
+    directions = len(description.states)
+    lines += [
+        "",
+        f"total parameters: {description.total:,} ({'equal to' if agree else 'DIFFERENT FROM'} Keras's count)",
+        "",
+        f"RNN final states, one set per layer and direction ({directions} = layers x directions):",
+        *(f"  {line}" for line in description.states),
+        "",
+        f"pooling: {description.pooling}",
+        "",
+        "axes: "
+        + (
+            "time-major (time, batch, features) shown; Keras computes batch-first (batch, time, features)."
+            if description.time_major
+            else "batch-first (batch, time, features), as Keras computes; --time-major shows (time, batch, features)."
+        ),
+    ]
+    return "\n".join(lines)
