@@ -37,6 +37,7 @@ from textlstm.datasets import registry, sample_path  # noqa: E402
 from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
 from textlstm.evaluation import format_report  # noqa: E402
 from textlstm.describe import describe_model, format_description  # noqa: E402
+from textlstm.explain import explanations_html, format_explanation  # noqa: E402
 from textlstm.export import check_writable, load_keras_model  # noqa: E402
 from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
@@ -436,6 +437,20 @@ def describe(source, vocabulary_size, classes, time_major, config_file, **kwargs
         config = resolve_config(config_file, _config_values(kwargs))
         model = build_model(config, vocabulary_size or config.max_tokens, classes)
     click.echo(format_description(describe_model(model, time_major)))
+
+
+@main.command()
+@click.argument("export_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), default="explanation.html", show_default=True, help="HTML page with every token highlighted by its weight.")
+def explain(export_dir, texts, html_file):
+    """Per-token weights of the predictions for TEXTS: attention weights for an attention head, occlusion
+    (the drop of the predicted class's probability without the token) for the others."""
+    explanations = textlstm.explain(export_dir, list(texts))
+    for explanation in explanations:
+        click.echo(format_explanation(explanation))
+    write_text_atomically(html_file, explanations_html(explanations))
+    click.echo(f"Written {html_file}")
 
 
 @main.command(name="export")

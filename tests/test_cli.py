@@ -289,3 +289,12 @@ def test_describe_a_configuration_and_an_export(trained):
     assert result.exit_code == 0, result.output
     assert "(time, batch, 16)" in result.output
     assert run("describe", output, "--units", "4").exit_code == 2
+
+
+def test_explain_prints_weights_and_writes_html(trained, tmp_path):
+    _, output = trained
+    page = tmp_path / "why.html"
+    result = run("explain", output, "the dog barks", "小猫", "--html", page)
+    assert result.exit_code == 0, result.output
+    assert "occlusion weights" in result.output and "barks(" in result.output
+    assert page.read_text(encoding="utf-8").count('class="token"') == 3 + 2

@@ -12,6 +12,7 @@ from textlstm.classifier import TextClassifier  # noqa: E402
 from textlstm.config import Config  # noqa: E402
 from textlstm.data import Corpus, ReadOptions, read_corpus, read_texts  # noqa: E402
 from textlstm.errors import ConfigError, DataError, ExportError, NotFittedError, TextlstmError  # noqa: E402
+from textlstm.explain import Explanation, explain  # noqa: E402
 from textlstm.export import Predictor, load  # noqa: E402
 from textlstm.tuning import TuningResult, tune  # noqa: E402
 
@@ -21,12 +22,14 @@ __all__ = [
     "Corpus",
     "DataError",
     "ExportError",
+    "Explanation",
     "NotFittedError",
     "Predictor",
     "ReadOptions",
     "TextClassifier",
     "TextlstmError",
     "TuningResult",
+    "explain",
     "load",
     "read_corpus",
     "read_texts",

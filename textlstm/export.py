@@ -2,7 +2,7 @@
 
 An export directory is a SavedModel that ``tf.saved_model.load`` reads without textlstm:
 
-    DIR/saved_model.pb, variables/, assets/   signatures ``serving_default`` and ``metadata``
+    DIR/saved_model.pb, variables/, assets/   signatures ``serving_default``, ``metadata`` and ``tokens``
     DIR/textlstm.json                         schema version, resolved config, labels, vocabulary size
     DIR/model.keras                           the same model (text -> probabilities) to train further
 
@@ -10,6 +10,7 @@ An export directory is a SavedModel that ``tf.saved_model.load`` reads without t
 ``classes`` order), ``label`` tf.string [batch] (several labels joined by the delimiter for
 multi-label), ``score`` [batch] (the highest probability) and, for the attention head,
 ``attention`` [batch, time]. ``metadata()`` returns ``{"textlstm_json": <the JSON above>}``.
+``tokens(text)`` returns ``tokens`` tf.string [batch, time]: the tokens the model sees, padded with "".
 """
 
 import json
@@ -98,11 +99,16 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
         def describe():
             return {"textlstm_json": tf.constant(text)}
 
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def tokens(text):
+            return {"tokens": tokenizer.tokens(text)}
+
         archive = keras.export.ExportArchive()
         archive.track(tokenizer)
         archive.track(network)
         archive.add_endpoint("serving_default", serve)
         archive.add_endpoint("metadata", describe)
+        archive.add_endpoint("tokens", tokens)
         archive.write_out(str(temporary), verbose=False)
         (temporary / METADATA_FILE).write_text(text, encoding="utf-8")
         text_model(tokenizer, model).save(temporary / KERAS_FILE)

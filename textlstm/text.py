@@ -175,6 +175,14 @@ class TextTokenizer(keras.layers.Layer):
     def call(self, texts):
         return self.ragged_ids(texts).to_tensor(default_value=PADDING_ID)
 
+    def tokens(self, texts):
+        """The tokens behind the ids: tf.string (batch,) -> tf.string (batch, time), padded with "".
+
+        Unlike ``call``, a text without tokens gets an empty row (its id row holds one OOV id).
+        """
+        pieces = tokenize(tf.convert_to_tensor(texts, tf.string), self.mode)[:, : self.max_length]
+        return pieces.to_tensor(default_value="")
+
     def compute_output_spec(self, texts):
         return keras.KerasTensor((texts.shape[0], None), dtype="int64")
 
