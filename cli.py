@@ -42,6 +42,7 @@ from textlstm.export import check_writable, load_keras_model  # noqa: E402
 from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
 from textlstm.model import build_model  # noqa: E402
+from textlstm.report import training_report  # noqa: E402
 from textlstm.splits import overlap  # noqa: E402
 from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
@@ -219,17 +220,26 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
             train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=verbose
         )
         _echo_outcome(classifier, dev_corpus and dev_corpus.path, quiet)
-    _evaluate_and_export(classifier, test_corpus, output, force)
+    summary = None if streaming else _data_summary(train_corpus, dev_corpus, test_corpus, config)
+    _evaluate_and_export(classifier, test_corpus, output, force, summary)
 
 
-def _evaluate_and_export(classifier, test_corpus, output, force, files=None):
-    """Print validation (and test) metrics, then write the export with metrics.json and history.json."""
+def _data_summary(train_corpus, dev_corpus, test_corpus, config):
+    """The data report of the corpora given (``textlstm.summary``), as text for the training report."""
+    splits = {"train": train_corpus, "dev": dev_corpus, "test": test_corpus}
+    return format_summary(summarize({name: corpus for name, corpus in splits.items() if corpus is not None}, config.tokenizer))
+
+
+def _evaluate_and_export(classifier, test_corpus, output, force, data_summary, files=None):
+    """Print validation (and test) metrics, then write the export with metrics.json, history.json and
+    report.html."""
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
     if test_corpus is not None:
         metrics["test"] = classifier.evaluate(test_corpus.texts, test_corpus.labels, test_corpus.where)
         click.echo(f"\nTest ({test_corpus.path})\n" + format_report(metrics["test"]))
-    files = {"metrics.json": metrics, "history.json": classifier.history_, **(files or {})}
+    report = training_report(classifier, data_summary)
+    files = {"metrics.json": metrics, "history.json": classifier.history_, "report.html": report, **(files or {})}
     classifier.export(output, force=force, files=files)
     example = test_corpus.texts[0] if test_corpus else "some text to classify"
     click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, {', '.join(files)}).")
@@ -273,7 +283,8 @@ def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dat
     )
     best = result.trials[result.best]
     click.echo(f"Best: trial {best['trial']} of {len(result.trials)} (val macro-F1 {best[OBJECTIVE]:.4f}).")
-    _evaluate_and_export(result.classifier, test_corpus, output, force, files={"tuning.json": result.to_dict()})
+    summary = _data_summary(train_corpus, dev_corpus, test_corpus, config)
+    _evaluate_and_export(result.classifier, test_corpus, output, force, summary, files={"tuning.json": result.to_dict()})
 
 
 def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mirror, options):

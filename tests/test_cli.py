@@ -45,7 +45,7 @@ def run(*args, input=None):
 def test_train_writes_the_export_and_prints_metrics(trained):
     result, output = trained
     assert result.exit_code == 0, result.output
-    for name in ("saved_model.pb", "model.keras", "textlstm.json", "metrics.json", "history.json"):
+    for name in ("saved_model.pb", "model.keras", "textlstm.json", "metrics.json", "history.json", "report.html"):
         assert (output / name).exists()
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] == 1.0

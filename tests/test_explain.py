@@ -53,3 +53,10 @@ def test_html_holds_each_token_once_and_escapes_it(exported):
 def test_not_an_export(tmp_path):
     with pytest.raises(ExportError, match="not a SavedModel"):
         explain(tmp_path, ["text"])
+
+
+def test_a_fitted_classifier_explains_like_its_export(fitted, exported):
+    texts = ["my dog fetches the ball", "我的猫很可爱"]
+    for in_memory, from_export in zip(explain(fitted, texts), explain(exported, texts), strict=True):
+        assert in_memory.tokens == from_export.tokens and in_memory.label == from_export.label
+        np.testing.assert_allclose(in_memory.weights, from_export.weights, atol=1e-5)

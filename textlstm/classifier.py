@@ -32,6 +32,9 @@ class TextClassifier:
         model_: the Keras model (ids (batch, time) -> probabilities (batch, classes)).
         history_: per-epoch training metrics and ``best_epoch``.
         validation_report_: metrics of the kept weights on the validation data.
+        validation_texts_: the validation texts (None after ``fit_file``, which does not keep them).
+        validation_targets_, validation_probabilities_: their indicator targets and predicted
+            probabilities, both (n, classes).
         vocabulary_report_: vocabulary size and token-length percentiles of the training texts.
         pretrained_: AlignedVectors (matrix, found, coverage) when ``config.embeddings`` is set, else None.
         preparation_: what fit decided from the data (sizes, vocabulary, length, vectors), as printed.
@@ -78,6 +81,7 @@ class TextClassifier:
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count)
         self._prepare(report, label_set, len(texts), f"{len(validation_texts)}", verbose)
+        self.validation_texts_ = validation_texts
         batch = self.config_.batch_size
         train = training.make_dataset(
             self.tokenizer_.ragged_ids(texts), targets, batch, shuffle_seed=config.seed, sort_window=config.sort_window
@@ -112,6 +116,7 @@ class TextClassifier:
             validation_rows = streaming.check_rows(validation_path, options, scanned.label_set)
             described = f"{validation_rows} ({validation_path})"
         self._prepare(scanned.vocabulary, scanned.label_set, scanned.train_rows, described, verbose)
+        self.validation_texts_ = None
         batch, seed = self.config_.batch_size, config.seed
         common = dict(options=options, tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
         train = streaming.stream_dataset(
@@ -155,6 +160,7 @@ class TextClassifier:
             class_weight = training.balanced_class_weight(class_counts)
         self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose)
         true, probabilities = training.predict_dataset(self.model_, validation)
+        self.validation_targets_, self.validation_probabilities_ = true, probabilities
         predicted = self.label_set_.decide(probabilities, self.thresholds_)
         self.validation_report_ = evaluate_predictions(self.label_set_, true, predicted)
         return self

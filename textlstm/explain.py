@@ -9,7 +9,8 @@ Two methods:
   supported the prediction; negative: it spoke against it.
 
 The tokens come from the export's ``tokens`` signature, so nothing but TensorFlow is needed to read
-the weights: ``tf.saved_model.load(DIR).signatures["tokens"](text=...)``.
+the weights: ``tf.saved_model.load(DIR).signatures["tokens"](text=...)``. A fitted TextClassifier
+is explained the same way in memory (the training report uses that).
 """
 
 import dataclasses
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.errors import ExportError
+from textlstm.model import with_attention
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,43 +35,73 @@ class Explanation:
     method: str
 
 
-def explain(path, texts):
-    """Explain the predictions of the export at ``path`` for ``texts``.
+def explain(source, texts):
+    """Explain the predictions for ``texts`` of an export directory or of a fitted TextClassifier.
+
+    Args:
+        source: the path of an export (read through its signatures only), or a fitted TextClassifier.
+        texts: list of str.
 
     Returns:
         A list of Explanation, one per text.
     """
+    if hasattr(source, "model_"):
+        return _explain_classifier(source, texts)
     try:
-        loaded = tf.saved_model.load(str(path))
+        loaded = tf.saved_model.load(str(source))
     except (OSError, ValueError) as error:
-        raise ExportError(f"{path}: not a SavedModel ({str(error).splitlines()[0]})") from None
+        raise ExportError(f"{source}: not a SavedModel ({str(error).splitlines()[0]})") from None
     if "tokens" not in loaded.signatures:
-        raise ExportError(f"{path}: the export has no 'tokens' signature; re-export it (textlstm export {path}/model.keras)")
+        raise ExportError(f"{source}: the export has no 'tokens' signature; re-export it (textlstm export {source}/model.keras)")
     serve, split = loaded.signatures["serving_default"], loaded.signatures["tokens"]
     outputs = serve(text=tf.constant(texts))
-    token_rows = [[token.decode("utf-8") for token in row if token] for row in split(text=tf.constant(texts))["tokens"].numpy()]
-    probabilities = outputs["probabilities"].numpy()  # (batch, classes)
-    labels = [label.decode("utf-8") for label in outputs["label"].numpy()]
-    scores = outputs["score"].numpy()
+    return _explanations(
+        texts,
+        split(text=tf.constant(texts))["tokens"].numpy(),
+        outputs["probabilities"].numpy(),
+        [label.decode("utf-8") for label in outputs["label"].numpy()],
+        outputs["attention"].numpy() if "attention" in outputs else None,
+        lambda variants: serve(text=tf.constant(variants))["probabilities"].numpy(),
+    )
+
+
+def _explain_classifier(classifier, texts):
+    network = with_attention(classifier.model_)
+    outputs = network(classifier.tokenizer_(tf.constant(texts)), training=False)
+    attention = outputs["attention"].numpy() if isinstance(outputs, dict) else None
+    probabilities = classifier.predict_proba(texts)
+    return _explanations(
+        texts,
+        classifier.tokenizer_.tokens(tf.constant(texts)).numpy(),
+        probabilities,
+        list(classifier.predict(texts)),
+        attention,
+        classifier.predict_proba,
+    )
+
+
+def _explanations(texts, token_rows, probabilities, labels, attention, probabilities_of):
+    """Explanations from the tokens (batch, time) bytes, probabilities (batch, classes), labels, and
+    attention (batch, time) or None; ``probabilities_of(list of str)`` scores occluded texts."""
     explanations = []
-    for row, (text, tokens) in enumerate(zip(texts, token_rows)):
-        if "attention" in outputs:
-            method, weights = "attention", outputs["attention"].numpy()[row, : len(tokens)]
+    for row, text in enumerate(texts):
+        tokens = [token.decode("utf-8") for token in token_rows[row] if token]
+        if attention is not None:
+            method, weights = "attention", attention[row, : len(tokens)]
         else:
-            method, weights = "occlusion", _occlusion(serve, tokens, probabilities[row])
-        explanations.append(
-            Explanation(text, tokens, [float(w) for w in weights], labels[row], float(scores[row]), method)
-        )
+            method, weights = "occlusion", _occlusion(probabilities_of, tokens, probabilities[row])
+        score = float(np.max(probabilities[row]))
+        explanations.append(Explanation(text, tokens, [float(w) for w in weights], labels[row], score, method))
     return explanations
 
 
-def _occlusion(serve, tokens, probabilities):
+def _occlusion(probabilities_of, tokens, probabilities):
     """Drop of the top class's probability when each token is left out, shape (tokens,)."""
     if not tokens:
         return np.zeros(0)
     top = int(np.argmax(probabilities))
     variants = [" ".join(tokens[:i] + tokens[i + 1 :]) for i in range(len(tokens))]
-    without = serve(text=tf.constant(variants))["probabilities"].numpy()[:, top]  # (tokens,)
+    without = probabilities_of(variants)[:, top]  # (tokens,)
     return probabilities[top] - without
 
 
@@ -82,23 +114,29 @@ def format_explanation(explanation):
     )
 
 
+def token_spans(explanation):
+    """The tokens as HTML spans shaded by weight (orange for the prediction, blue against it)."""
+    largest = max((abs(w) for w in explanation.weights), default=0.0) or 1.0
+    spans = []
+    for token, weight in zip(explanation.tokens, explanation.weights):
+        color = "255, 140, 0" if weight >= 0 else "30, 110, 255"
+        spans.append(
+            f'<span class="token" style="background: rgba({color}, {abs(weight) / largest:.3f})" '
+            f'title="{weight:+.4f}">{html.escape(token)}</span>'
+        )
+    return " ".join(spans)
+
+
 def explanations_html(explanations, title="textlstm explanations"):
     """A self-contained HTML page: each token highlighted by its weight (orange for, blue against)."""
     sections = []
     for explanation in explanations:
-        largest = max((abs(w) for w in explanation.weights), default=0.0) or 1.0
-        spans = []
-        for token, weight in zip(explanation.tokens, explanation.weights):
-            color = "255, 140, 0" if weight >= 0 else "30, 110, 255"
-            spans.append(
-                f'<span class="token" style="background: rgba({color}, {abs(weight) / largest:.3f})" '
-                f'title="{weight:+.4f}">{html.escape(token)}</span>'
-            )
+        spans = token_spans(explanation)
         sections.append(
             "<section>"
             f'<p class="prediction">{html.escape(explanation.label)} ({explanation.score:.3f}), '
             f"{explanation.method} weights</p>"
-            f'<p class="tokens">{" ".join(spans) or "(no tokens)"}</p>'
+            f'<p class="tokens">{spans or "(no tokens)"}</p>'
             "</section>"
         )
     return (

@@ -80,7 +80,8 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
         config: the resolved Config.
         label_set: LabelSet of the model's output columns.
         force: replace an existing textlstm export at ``path``.
-        files: extra {file name: JSON-ready value} written beside (metrics, history).
+        files: extra {file name: str written as is, or a JSON-ready value} written beside (metrics,
+            history, report).
 
     Raises:
         ExportError: ``path`` exists and ``force`` is false, or exists and is not a textlstm export.
@@ -113,7 +114,8 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
         (temporary / METADATA_FILE).write_text(text, encoding="utf-8")
         text_model(tokenizer, model).save(temporary / KERAS_FILE)
         for name, value in (files or {}).items():
-            (temporary / name).write_text(json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
+            text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+            (temporary / name).write_text(text, encoding="utf-8")
         _replace(temporary, path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
