@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from textlstm.classifier import TextClassifier  # noqa: E402
 from textlstm.config import Config  # noqa: E402
 from textlstm.data import Corpus, ReadOptions, read_corpus, read_texts  # noqa: E402
+from textlstm.describe import Description, describe_model  # noqa: E402
 from textlstm.errors import ConfigError, DataError, ExportError, NotFittedError, TextlstmError  # noqa: E402
 from textlstm.explain import Explanation, explain  # noqa: E402
 from textlstm.export import Predictor, load  # noqa: E402
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "Corpus",
     "DataError",
+    "Description",
     "ExportError",
     "Explanation",
     "NotFittedError",
@@ -29,6 +31,7 @@ __all__ = [
     "TextClassifier",
     "TextlstmError",
     "TuningResult",
+    "describe_model",
     "explain",
     "load",
     "read_corpus",
