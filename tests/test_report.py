@@ -76,7 +76,8 @@ def test_report_renders_in_headless_chromium(page, tmp_path):
     dom = subprocess.run(
         [*common, "--dump-dom", html_file.as_uri()], capture_output=True, text=True, timeout=120, check=True
     )
-    assert "Learning curves" in dom.stdout and "<polyline" in dom.stdout and "per-class" in dom.stdout
+    assert "Learning curves" in dom.stdout and "<polyline" in dom.stdout
+    assert 'class="confusion"' in dom.stdout and 'class="per-class"' in dom.stdout
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == []
     screenshot = tmp_path / "report.png"
