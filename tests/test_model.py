@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from textlstm.config import Config
 from textlstm.model import BRANCHES, build_model, with_attention
@@ -89,3 +90,17 @@ def test_attention_output_is_a_distribution_over_tokens():
 def test_with_attention_returns_other_models_unchanged():
     model = small_model(pooling="max")
     assert with_attention(model) is model
+
+
+@pytest.mark.skipif(not tf.config.list_logical_devices("GPU"), reason="no GPU: the cuDNN kernel is checked where one exists")
+@pytest.mark.parametrize("encoder", ["lstm", "gru"])
+def test_default_model_stays_on_the_cudnn_kernel(encoder):
+    """Right padding, explicit masks and no recurrent dropout keep Keras on CudnnRNNV3 in training and inference."""
+    model = build_model(Config(encoder=encoder, num_layers=2), vocabulary_size=100, num_classes=3)
+    for training in (True, False):
+        concrete = tf.function(lambda ids: model(ids, training=training)).get_concrete_function(
+            tf.TensorSpec([None, None], tf.int64)
+        )
+        graph = concrete.graph.as_graph_def()
+        ops = {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+        assert "CudnnRNNV3" in ops
