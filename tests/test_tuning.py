@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import FAST, LABELS, TEXTS
-from textlstm import Config, ConfigError, tune
+from textlstm import Config, ConfigError, DataError, tune
 from textlstm.tuning import SEARCH_SPACE, _choices
 
 SMALL = Config(**dict(FAST, epochs=2))
@@ -37,3 +37,10 @@ def test_choices_include_the_current_value():
 def test_bad_budget_or_trials(budget, max_trials, field):
     with pytest.raises(ConfigError, match=field):
         tune(TEXTS, LABELS, budget, config=SMALL, max_trials=max_trials)
+
+
+def test_bad_data_raises_its_own_error_instead_of_failing_every_trial():
+    with pytest.raises(DataError, match="12 texts but 11 labels"):
+        tune(TEXTS, LABELS[:-1], 10, config=SMALL)
+    with pytest.raises(DataError, match="validation"):  # a label the training data lacks, found in trial 1
+        tune(TEXTS, LABELS, 10, config=SMALL, validation_data=(TEXTS[:1], ["bird"]))

@@ -64,10 +64,7 @@ class TextClassifier:
             self.
         """
         config = self.config
-        texts = _as_texts(texts)
-        labels = list(labels)
-        if len(labels) != len(texts):
-            raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+        texts, labels = texts_and_labels(texts, labels)
         training.set_seed(config.seed)
         label_set = LabelSet.fit(labels, config.task == "multi-label", config.label_delimiter)
         targets = label_set.encode(labels)
@@ -195,9 +192,9 @@ class TextClassifier:
     @staticmethod
     def _encode_validation(label_set, validation_data):
         if isinstance(validation_data, Corpus):
-            return _as_texts(validation_data.texts), label_set.encode(validation_data.labels, validation_data.where)
+            return as_texts(validation_data.texts), label_set.encode(validation_data.labels, validation_data.where)
         texts, labels = validation_data
-        return _as_texts(texts), label_set.encode(list(labels), lambda i: f"validation example {i}")
+        return as_texts(texts), label_set.encode(list(labels), lambda i: f"validation example {i}")
 
     @property
     def thresholds_(self):
@@ -208,7 +205,7 @@ class TextClassifier:
     def predict_proba(self, texts, batch_size=PREDICT_BATCH):
         """Probabilities, shape (n, classes), columns in ``classes_`` order."""
         self._check_fitted()
-        texts = _as_texts(texts)
+        texts = as_texts(texts)
         if not texts:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
         ids = self.tokenizer_.ragged_ids(texts)
@@ -261,7 +258,15 @@ class TextClassifier:
             raise NotFittedError("This TextClassifier is not fitted yet; call fit(texts, labels) first.")
 
 
-def _as_texts(texts):
+def texts_and_labels(texts, labels):
+    """(list of str, list of labels) of equal length; else DataError."""
+    texts, labels = as_texts(texts), list(labels)
+    if len(labels) != len(texts):
+        raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+    return texts, labels
+
+
+def as_texts(texts):
     """A list of str; anything else raises DataError naming the first bad item."""
     if isinstance(texts, str):
         raise DataError("texts: expected a sequence of strings, got one string")

@@ -66,15 +66,15 @@ def explain(source, texts):
 
 
 def _explain_classifier(classifier, texts):
-    network = with_attention(classifier.model_)
-    outputs = network(classifier.tokenizer_(tf.constant(texts)), training=False)
+    outputs = with_attention(classifier.model_)(classifier.tokenizer_(tf.constant(texts)), training=False)
     attention = outputs["attention"].numpy() if isinstance(outputs, dict) else None
-    probabilities = classifier.predict_proba(texts)
+    probabilities = np.asarray(outputs["probabilities"] if isinstance(outputs, dict) else outputs)  # (batch, classes)
+    label_set = classifier.label_set_
     return _explanations(
         texts,
         classifier.tokenizer_.tokens(tf.constant(texts)).numpy(),
         probabilities,
-        list(classifier.predict(texts)),
+        label_set.decode(label_set.decide(probabilities, classifier.thresholds_)),
         attention,
         classifier.predict_proba,
     )

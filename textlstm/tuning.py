@@ -17,9 +17,9 @@ import time
 
 import keras_tuner
 
-from textlstm.classifier import TextClassifier, _as_texts
+from textlstm.classifier import TextClassifier, texts_and_labels
 from textlstm.config import Config
-from textlstm.errors import ConfigError
+from textlstm.errors import ConfigError, TextlstmError
 from textlstm.splits import stratified_indices
 
 # Settings searched, with the values tried; each search also tries the starting configuration's value.
@@ -57,6 +57,14 @@ class TuningResult:
         return {"best": self.best, "config": self.classifier.config_.to_dict(), "trials": self.trials}
 
 
+class _UserError(keras_tuner.errors.FatalError):
+    """A TextlstmError inside a trial: KerasTuner re-raises FatalErrors instead of marking the trial failed."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
 class _DeadlineOracle(keras_tuner.oracles.RandomSearchOracle):
     """Random search that proposes no new trial once ``deadline`` (time.monotonic()) has passed."""
 
@@ -87,9 +95,12 @@ class _ClassifierTuner(keras_tuner.Tuner):
             for name, values in SEARCH_SPACE.items()
         }
         start = time.perf_counter()
-        classifier = TextClassifier(self.base, **settings).fit(
-            self.texts, self.labels, validation_data=self.validation_data, verbose=0
-        )
+        try:
+            classifier = TextClassifier(self.base, **settings).fit(
+                self.texts, self.labels, validation_data=self.validation_data, verbose=0
+            )
+        except TextlstmError as error:  # bad data: no other trial can do better
+            raise _UserError(error) from None
         report = classifier.validation_report_
         record = {
             "trial": len(self.records) + 1,
@@ -134,7 +145,7 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
         raise ConfigError("budget", f"expected minutes > 0, got {budget_minutes!r}")
     if max_trials is not None and max_trials < 1:
         raise ConfigError("max_trials", f"expected an integer >= 1, got {max_trials!r}")
-    texts, labels = _as_texts(texts), list(labels)
+    texts, labels = texts_and_labels(texts, labels)
     if validation_data is None:
         kept, held = stratified_indices(labels, config.validation_split, config.seed)
         validation_data = ([texts[i] for i in held], [labels[i] for i in held])
@@ -151,7 +162,10 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
         tuner = _ClassifierTuner(
             config, texts, labels, validation_data, on_trial, oracle=oracle, directory=directory, project_name="tune"
         )
-        tuner.search(verbose=0)
+        try:
+            tuner.search(verbose=0)
+        except _UserError as wrapped:
+            raise wrapped.error from None
     if tuner.best_classifier is None:
         raise RuntimeError("no trial finished")
     best = max(range(len(tuner.records)), key=lambda i: tuner.records[i][OBJECTIVE])
