@@ -20,6 +20,7 @@ def tokens(text, mode):
         ("auto", "我爱NLP，真的！", ["我", "爱", "nlp", "真", "的"]),
         ("auto", "Tokyo 東京 カタカナ 한국", ["tokyo", "東", "京", "カ", "タ", "カ", "ナ", "한", "국"]),
         ("auto", "Café naïve", ["café", "naïve"]),
+        ("auto", "It’s 好的!Don't", ["its", "好", "的", "dont"]),
         ("auto", "\ufeff做\u200b父母 zero\u200bwidth", ["做", "父", "母", "zerowidth"]),
         ("char", "Hi, 你好", ["h", "i", ",", "你", "好"]),
         ("auto", "", []),
