@@ -118,3 +118,19 @@ def test_multi_label_export_joins_labels(tmp_path):
 def test_load_errors(tmp_path, make, message):
     with pytest.raises(ExportError, match=message):
         textlstm.load(make(tmp_path))
+
+
+def test_serving_runs_texts_sorted_by_length_in_chunks_and_restores_their_order(fitted):
+    from textlstm.export import run_by_length
+    from textlstm.model import with_attention
+
+    network = with_attention(fitted.model_)
+    texts = ["a dog and a cat and a dog", "cat", "我的狗", "the cat sleeps", "dog dog"]
+    ids = fitted.tokenizer_.ragged_ids(texts)  # lengths 8, 1, 3, 3, 2: chunks of 2 after sorting
+    outputs = run_by_length(network, ids, chunk=2, classes=2)
+    width = max(len(row) for row in ids.to_list())
+    for i in range(len(texts)):  # each text alone, unpadded
+        alone = network(ids[i : i + 1].to_tensor(), training=False)
+        np.testing.assert_allclose(outputs["probabilities"][i], alone["probabilities"][0], atol=1e-6)
+        attention = alone["attention"][0].numpy()
+        np.testing.assert_allclose(outputs["attention"][i], np.pad(attention, (0, width - len(attention))), atol=1e-6)
