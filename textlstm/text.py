@@ -38,16 +38,14 @@ def standardize(texts, mode):
         tf.string tensor, shape (batch,).
     """
     texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, r"\p{Cf}", "")  # zero-width and BOM characters
     if mode == "char":
-        texts = tf.strings.regex_replace(texts, r"\p{Cf}", "")  # zero-width and BOM characters
         return tf.strings.regex_replace(texts, r"(\S)", r"\1 ")
-    # Each pass over the strings costs about as much as the model's work on a short text, so the
-    # rules share passes: drop format characters and apostrophes, then space out punctuation,
-    # symbols and (auto) CJK characters in one pass (a punctuation match leaves group 1 empty).
-    texts = tf.strings.regex_replace(texts, r"[\p{Cf}'’]", "")
+    texts = tf.strings.regex_replace(texts, r"['’]", "")
+    texts = tf.strings.regex_replace(texts, r"[\p{P}\p{S}]", " ")
     if mode == "auto":
-        return tf.strings.regex_replace(texts, _CJK + r"|[\p{P}\p{S}]", r" \1 ")
-    return tf.strings.regex_replace(texts, r"[\p{P}\p{S}]", " ")
+        texts = tf.strings.regex_replace(texts, _CJK, r" \1 ")
+    return texts
 
 
 def tokenize(texts, mode):
