@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.errors import ExportError
-from textlstm.model import with_attention
+from textlstm.model import output_dict, with_attention
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,9 +66,9 @@ def explain(source, texts):
 
 
 def _explain_classifier(classifier, texts):
-    outputs = with_attention(classifier.model_)(classifier.tokenizer_(tf.constant(texts)), training=False)
-    attention = outputs["attention"].numpy() if isinstance(outputs, dict) else None
-    probabilities = np.asarray(outputs["probabilities"] if isinstance(outputs, dict) else outputs)  # (batch, classes)
+    outputs = output_dict(with_attention(classifier.model_)(classifier.tokenizer_(tf.constant(texts)), training=False))
+    attention = outputs["attention"].numpy() if "attention" in outputs else None
+    probabilities = np.asarray(outputs["probabilities"])  # (batch, classes)
     label_set = classifier.label_set_
     return _explanations(
         texts,

@@ -28,15 +28,16 @@ from textlstm.errors import ExportError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.files import apply_umask
 from textlstm.labels import LabelSet
-from textlstm.model import split_text_model, text_model, with_attention
+from textlstm.model import output_dict, split_text_model, text_model, with_attention
 
 METADATA_FILE = "textlstm.json"
 KERAS_FILE = "model.keras"
 PREDICT_BATCH = 256
 # Texts per model call inside ``serving_default``: a batch is sorted by length and run in chunks of
-# this many texts. Measured on 2 CPU cores (batch 256, benchmarks/speed.py exports): chunks of 128
-# serve online_shopping_10cats (median 30, longest 155 tokens) 1.35x faster than one call, and sst2
-# (median 17, longest 33) at the same speed; chunks of 64 are slower on short texts.
+# this many texts. Measured by hand on 2 CPU cores (batch 256, exports of benchmarks/speed.py's
+# BiLSTM): chunks of 128 serve online_shopping_10cats (median 30, longest 155 tokens) 1.35x faster
+# than one call, and sst2 (median 17, longest 33) at the same speed; chunks of 64 are slower on
+# short texts.
 SERVE_CHUNK = 128
 
 
@@ -103,8 +104,7 @@ def run_by_length(network, ids, chunk, classes):
     shapes = {"probabilities": [None, classes], "attention": [None, None]}
 
     def body(index, parts):
-        outputs = network(ids[index * chunk : (index + 1) * chunk].to_tensor(), training=False)
-        outputs = outputs if isinstance(outputs, dict) else {"probabilities": outputs}
+        outputs = output_dict(network(ids[index * chunk : (index + 1) * chunk].to_tensor(), training=False))
         if "attention" in outputs:
             weights = outputs["attention"]  # (chunk, time of this chunk)
             outputs["attention"] = tf.pad(weights, [[0, 0], [0, width - tf.shape(weights)[1]]])

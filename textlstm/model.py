@@ -118,6 +118,11 @@ def with_attention(model):
     return keras.Model(model.input, {"probabilities": model.output, "attention": weights})
 
 
+def output_dict(outputs):
+    """What a ``with_attention`` model returned, always as ``{"probabilities"[, "attention"]}``."""
+    return outputs if isinstance(outputs, dict) else {"probabilities": outputs}
+
+
 def text_model(tokenizer, model):
     """Raw strings -> probabilities: ``model`` behind ``tokenizer``, saved as ``model.keras``.
 
