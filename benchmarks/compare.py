@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py                                   # every data set in ../shared/datasets
     python benchmarks/compare.py ../shared/datasets/trec --seeds 3 --systems textlstm,tfidf
+    python benchmarks/compare.py --jobs 2                          # two runs at a time, one core each
     python benchmarks/compare.py --table small.json large.json     # one table from earlier runs
 
 Each data-set directory holds ``train.csv`` and ``test.csv`` (``text,label``) and optionally
@@ -16,6 +17,12 @@ Each data-set directory holds ``train.csv`` and ``test.csv`` (``text,label``) an
   characters for Chinese), Embedding 128, Bidirectional(LSTM 64), dropout 0.5, softmax, Adam 1e-3,
   batch 64, the best of 6 epochs on validation (dev.csv, else the same 10% textlstm holds out).
 
+Each (data, system, seed) runs in a child process; ``--jobs N`` runs N at a time, each child with
+cpu_count / N TensorFlow threads (and as many threads for scikit-learn and fastText). The training
+steps of these small models are bound by per-step overhead more than by arithmetic, so two one-core
+runs side by side finish sooner than two two-core runs in turn; their seconds and texts/s are then
+measured under that sharing, and the JSON records ``jobs`` with every run.
+
 Prints a Markdown table (test accuracy %, mean over seeds with the half-range as ±) and writes all
 runs, with macro-F1, training seconds and prediction throughput, to JSON.
 """
@@ -25,9 +32,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # noqa: E402
+import concurrent.futures  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -98,7 +108,9 @@ def run_fasttext(train, dev, test, seed, chinese):
             file.write(f"__label__{label.replace(' ', '_')} {prepare(text)}\n")
     try:
         start = time.perf_counter()
-        model = fasttext.train_supervised(file.name, lr=0.5, epoch=25, wordNgrams=2, dim=100, seed=seed, verbose=0)
+        model = fasttext.train_supervised(
+            file.name, lr=0.5, epoch=25, wordNgrams=2, dim=100, seed=seed, verbose=0, thread=THREADS["count"]
+        )
         seconds = time.perf_counter() - start
     finally:
         os.unlink(file.name)
@@ -152,6 +164,7 @@ def run_recipe(train, dev, test, seed, chinese):
 
 
 RUNNERS = {"textlstm": run_textlstm, "tfidf": run_tfidf, "fasttext": run_fasttext, "recipe": run_recipe}
+THREADS = {"count": os.cpu_count() or 1}  # per run; set by --threads in a child
 
 
 def fasttext_available():
@@ -167,13 +180,20 @@ def main():
     parser.add_argument("directories", nargs="*", help=f"data-set directories (default: all in {DEFAULT_ROOT})")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N for the seeded systems")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ", ".join(SYSTEMS))
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each with cpu_count / jobs threads")
     parser.add_argument("--json", default="compare.json", help="where to write every run")
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier runs' JSON files")
+    parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "SEED", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.table:
         runs = [run for path in args.table for run in json.loads(Path(path).read_text())]
         print_table(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
         return
+    if args.child:
+        child(Path(args.directories[0]), args.child[0], int(args.child[1]), int(args.child[2]))
+        return
+    if args.jobs < 1:
+        parser.error(f"--jobs: expected an integer >= 1, got {args.jobs}")
     directories = [Path(d) for d in args.directories] or sorted(
         d for d in DEFAULT_ROOT.iterdir() if (d / "train.csv").is_file()
     )
@@ -181,29 +201,59 @@ def main():
     if "fasttext" in systems and not fasttext_available():
         print("note: fastText is not installed (pip install fasttext-numpy2); skipping it")
         systems.remove("fasttext")
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    tasks = [
+        (directory, system, seed)
+        for directory in directories
+        for system in systems
+        for seed in ([1] if system == "tfidf" else range(1, args.seeds + 1))
+    ]
+    # Largest training files first, so that the last runs to finish are short ones.
+    tasks.sort(key=lambda task: -(task[0] / "train.csv").stat().st_size)
+    order = {task: index for index, task in enumerate(tasks)}
+
+    def run(task):
+        directory, system, seed = task
+        command = [sys.executable, __file__, str(directory), "--child", system, str(seed), str(threads)]
+        limits = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        done = subprocess.run(command, capture_output=True, text=True, env=os.environ | limits)
+        if done.returncode != 0:
+            raise SystemExit(f"{system} on {directory.name} (seed {seed}) failed:\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1]) | {"jobs": args.jobs}
+
     runs = []
-    for directory in directories:
-        train = textlstm.read_corpus(directory / "train.csv")
-        test = textlstm.read_corpus(directory / "test.csv")
-        dev = textlstm.read_corpus(directory / "dev.csv") if (directory / "dev.csv").is_file() else None
-        chinese = is_chinese(train.texts)
-        for system in systems:
-            for seed in [1] if system == "tfidf" else range(1, args.seeds + 1):
-                predicted, seconds, rate = RUNNERS[system](train, dev, test, seed, chinese)
-                runs.append(
-                    {
-                        "data": directory.name,
-                        "system": system,
-                        "seed": seed,
-                        "accuracy": float(accuracy_score(test.labels, predicted)),
-                        "macro_f1": float(f1_score(test.labels, predicted, average="macro")),
-                        "train_seconds": seconds,
-                        "predict_texts_per_second": rate,
-                    }
-                )
-                print(json.dumps(runs[-1]), flush=True)
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        for task, result in zip(tasks, pool.map(run, tasks)):
+            runs.append(result)
+            print(json.dumps(result), flush=True)
+    runs.sort(key=lambda run: order[(Path(run["directory"]), run["system"], run["seed"])])
+    print(f"{len(runs)} runs in {(time.perf_counter() - start) / 60:.1f} min with --jobs {args.jobs}")
     Path(args.json).write_text(json.dumps(runs, indent=2))
     print_table(runs, systems)
+
+
+def child(directory, system, seed, threads):
+    """One (data, system, seed) run with ``threads`` threads; prints one JSON line."""
+    THREADS["count"] = threads
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    train = textlstm.read_corpus(directory / "train.csv")
+    test = textlstm.read_corpus(directory / "test.csv")
+    dev = textlstm.read_corpus(directory / "dev.csv") if (directory / "dev.csv").is_file() else None
+    predicted, seconds, rate = RUNNERS[system](train, dev, test, seed, is_chinese(train.texts))
+    result = {
+        "data": directory.name,
+        "directory": str(directory),
+        "system": system,
+        "seed": seed,
+        "accuracy": float(accuracy_score(test.labels, predicted)),
+        "macro_f1": float(f1_score(test.labels, predicted, average="macro")),
+        "train_seconds": seconds,
+        "predict_texts_per_second": rate,
+        "threads": threads,
+    }
+    print(json.dumps(result), flush=True)
 
 
 def print_table(runs, systems):
