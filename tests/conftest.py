@@ -30,7 +30,7 @@ TEXTS = [
 LABELS = ["cat", "cat", "cat", "cat", "dog", "dog", "dog", "dog", "cat", "cat", "dog", "dog"]
 
 # Small, fast settings that still overfit TEXTS.
-FAST = dict(embedding_dim=16, units=8, epochs=40, learning_rate=0.02, dropout=0.0, batch_size=4, patience=40)
+FAST = dict(embedding_dim=16, units=8, members=1, epochs=40, learning_rate=0.02, dropout=0.0, batch_size=4, patience=40)
 
 
 @pytest.fixture(scope="session")

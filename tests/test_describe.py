@@ -11,7 +11,7 @@ from textlstm.model import build_model
 @pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_formulas_equal_keras_counts(encoder, num_layers, bidirectional):
-    config = Config(encoder=encoder, num_layers=num_layers, bidirectional=bidirectional, units=7, embedding_dim=5, ngram_buckets=11)
+    config = Config(encoder=encoder, num_layers=num_layers, bidirectional=bidirectional, units=7, embedding_dim=5, ngram_buckets=11, members=1)
     description = describe_model(build_model(config, vocabulary_size=13, num_classes=3))
     for row in description.rows:
         assert row.parameters == row.keras_parameters, row
@@ -20,7 +20,7 @@ def test_formulas_equal_keras_counts(encoder, num_layers, bidirectional):
 
 
 def test_lstm_formula_by_hand():
-    model = build_model(Config(units=64, embedding_dim=128, ngrams=1), vocabulary_size=1000, num_classes=2)
+    model = build_model(Config(units=64, embedding_dim=128, ngrams=1, members=1), vocabulary_size=1000, num_classes=2)
     formula, value = parameter_formula(model.get_layer("bidirectional_lstm_1"))
     assert formula == "2·4·64·(128+64+1)" and value == 2 * 4 * 64 * (128 + 64 + 1) == 98_816
     assert parameter_formula(model.get_layer("embedding")) == ("1000·128", 128_000)
@@ -28,12 +28,12 @@ def test_lstm_formula_by_hand():
 
 
 def test_gru_formula_uses_reset_after():
-    model = build_model(Config(encoder="gru", bidirectional=False, units=4, embedding_dim=3, ngrams=1), 10, 2)
+    model = build_model(Config(encoder="gru", bidirectional=False, units=4, embedding_dim=3, ngrams=1, members=1), 10, 2)
     assert parameter_formula(model.get_layer("gru_1")) == ("3·4·(3+4+2)", 108)
 
 
 def test_shapes_states_and_pooling_are_named():
-    model = build_model(Config(units=8, embedding_dim=6, num_layers=2, pooling="attention"), 20, 3)
+    model = build_model(Config(units=8, embedding_dim=6, num_layers=2, pooling="attention", members=1), 20, 3)
     description = describe_model(model)
     shapes = {row.name: row.shape for row in description.rows}
     assert shapes["embedding"] == "(batch, time, 6)"
@@ -54,5 +54,17 @@ def test_shapes_states_and_pooling_are_named():
 
 
 def test_last_state_pooling_reads_the_final_states():
-    model = build_model(Config(units=8, embedding_dim=6, pooling="last"), 20, 3)
+    model = build_model(Config(units=8, embedding_dim=6, pooling="last", members=1), 20, 3)
     assert "final states of bidirectional_lstm_1, (batch, 16)" in describe_model(model).pooling
+
+
+def test_members_each_have_their_states_and_the_same_head():
+    model = build_model(Config(units=8, embedding_dim=6, members=3, pooling="max"), 20, 3)
+    description = describe_model(model)
+    assert len(description.states) == 3 * 2  # members x directions
+    assert description.states[0] == "member1_bidirectional_lstm_1 forward: h (batch, 8), c (batch, 8)"
+    assert description.pooling == (
+        "member1_max_pooling reads the per-step outputs of member1_bidirectional_lstm_1, (batch, time, 16)"
+        " (the same in each of the 3 members)"
+    )
+    assert description.total == model.count_params()

@@ -88,3 +88,13 @@ def test_frozen_or_fine_tuned(tmp_path, train_embeddings):
     table = classifier.model_.get_layer("embedding").embeddings.numpy()
     cat = classifier.tokenizer_.vocabulary.index("cat")
     assert np.array_equal(table[cat], [0.5] * 4) != train_embeddings  # unchanged only when frozen
+
+
+def test_every_member_starts_from_the_vectors(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("cat 0.5 0.5 0.5 0.5\ndog -0.5 -0.5 -0.5 -0.5\n", encoding="utf-8")
+    settings = dict(FAST, epochs=1, members=2, embeddings=str(path), train_embeddings=False)
+    classifier = TextClassifier(**settings).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    cat = classifier.tokenizer_.vocabulary.index("cat")
+    for name in ("member1_embedding", "member2_embedding"):
+        assert np.array_equal(classifier.model_.get_layer(name).embeddings.numpy()[cat], [0.5] * 4)

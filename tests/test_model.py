@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from textlstm.config import Config
-from textlstm.model import BRANCHES, build_model, with_attention
+from textlstm.model import BRANCHES, build_model, embedding_layers, member_outputs, with_attention
 
 # (batch=3, time=4) ids; lengths 4, 2, 1; 0 = padding at the end.
 IDS = np.array([[5, 6, 7, 8], [9, 3, 0, 0], [4, 0, 0, 0]], dtype="int64")
@@ -14,7 +14,7 @@ POOLINGS = ["last", "max", "mean", "attention", "max+mean"]
 
 
 def small_model(**settings):
-    config = Config(embedding_dim=6, units=5, attention_units=4, num_layers=2, ngram_buckets=20, **settings)
+    config = Config(**{"embedding_dim": 6, "units": 5, "attention_units": 4, "num_layers": 2, "ngram_buckets": 20, "members": 1, **settings})
     return build_model(config, vocabulary_size=12, num_classes=3)
 
 
@@ -54,6 +54,28 @@ def numpy_ngram_branch(ids, table, vocabulary_size, buckets):
         logits = 20 * table[features].sum(axis=0) / np.sqrt(len(features))
         rows.append(np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum())
     return np.array(rows)
+
+
+def test_members_are_averaged_then_averaged_with_the_ngram_branch():
+    model = small_model(members=3, pooling="max+mean")
+    members = [f"member{j}_probabilities" for j in (1, 2, 3)]
+    assert member_outputs(model) == members
+    assert len(embedding_layers(model)) == 3  # each member has its own embedding
+    parts = keras.Model(model.input, [model.get_layer(name).output for name in [*members, BRANCHES["ngram"]]])
+    *member_probabilities, ngram = (output.numpy() for output in parts(IDS))
+    assert not np.allclose(member_probabilities[0], member_probabilities[1])  # different random starts
+    np.testing.assert_allclose(model(IDS), (np.mean(member_probabilities, axis=0) + ngram) / 2, atol=1e-6)
+    # Padding changes no member's output.
+    np.testing.assert_allclose(model(np.pad(IDS, [(0, 0), (0, 5)])), model(IDS), atol=1e-5)
+
+
+def test_attention_of_several_members_is_their_mean():
+    model = small_model(members=2, pooling="attention")
+    heads = [model.get_layer(f"member{j}_attention_pooling").output[1] for j in (1, 2)]
+    weights = [output.numpy() for output in keras.Model(model.input, heads)(IDS)]
+    attention = with_attention(model)(IDS)["attention"].numpy()
+    np.testing.assert_allclose(attention, (weights[0] + weights[1]) / 2, atol=1e-6)
+    np.testing.assert_allclose(attention.sum(axis=1), 1.0, atol=1e-6)
 
 
 def test_ngrams_1_is_the_recurrent_model_alone():

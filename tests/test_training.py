@@ -6,7 +6,9 @@ import tensorflow as tf
 
 from conftest import FAST, LABELS, TEXTS
 from textlstm import TextClassifier
-from textlstm.training import BranchEarlyStopping, balanced_class_weight, make_dataset
+from textlstm.config import Config
+from textlstm.model import build_model
+from textlstm.training import BranchEarlyStopping, _branch_weights, balanced_class_weight, branch_names, make_dataset
 
 
 def test_balanced_class_weight_by_hand():
@@ -101,3 +103,21 @@ def test_history_of_a_two_branch_model_names_the_output_metrics_plainly():
 def test_one_branch_model_history():
     classifier = TextClassifier(**dict(FAST, epochs=2, ngrams=1)).fit(TEXTS, LABELS, verbose=0)
     assert classifier.history_["best_epochs"] == {"probabilities": classifier.history_["best_epoch"]}
+
+
+def test_each_member_and_the_ngram_branch_own_disjoint_weights_covering_the_model():
+    model = build_model(Config(embedding_dim=4, units=3, members=3, ngram_buckets=7), vocabulary_size=10, num_classes=2)
+    branches = branch_names(model)
+    assert branches == ["member1_probabilities", "member2_probabilities", "member3_probabilities", "ngram_probabilities"]
+    owned = [{id(variable) for variable in _branch_weights(model, name)} for name in branches]
+    assert all(owned) and sum(len(ids) for ids in owned) == len(model.weights)
+    assert set().union(*owned) == {id(variable) for variable in model.weights}
+
+
+def test_members_are_early_stopped_on_their_own():
+    settings = dict(FAST, members=2, epochs=3)
+    classifier = TextClassifier(**settings).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    history = classifier.history_
+    assert set(history["best_epochs"]) == {"member1_probabilities", "member2_probabilities", "ngram_probabilities"}
+    assert history["best_epoch"] == max(history["best_epochs"]["member1_probabilities"], history["best_epochs"]["member2_probabilities"])
+    assert "val_member2_probabilities_macro_f1" in history

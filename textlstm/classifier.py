@@ -13,7 +13,7 @@ from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
 from textlstm.labels import LabelSet
-from textlstm.model import build_model
+from textlstm.model import build_model, embedding_layers
 from textlstm.splits import stratified_indices
 from textlstm.text import TextTokenizer, build_vocabulary
 
@@ -145,7 +145,8 @@ class TextClassifier:
             self.config_ = self.config_.replace(embedding_dim=self.pretrained_.matrix.shape[1])
         self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
         if self.pretrained_ is not None:
-            self.model_.get_layer("embedding").embeddings.assign(self.pretrained_.matrix)
+            for layer in embedding_layers(self.model_):
+                layer.embeddings.assign(self.pretrained_.matrix)
         self.preparation_ = self._describe_preparation(train_count, validation)
         if verbose != 0:
             print(self.preparation_, flush=True)

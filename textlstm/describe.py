@@ -13,6 +13,7 @@ import dataclasses
 import keras
 
 from textlstm.layers import AttentionPooling
+from textlstm.model import member_outputs, member_prefix
 
 POOLING_LAYERS = ("max_pooling", "mean_pooling", "attention_pooling")
 
@@ -128,19 +129,21 @@ def _states(layer):
 
 
 def _pooling(model, time_major):
-    """Which tensor the pooling head reads."""
+    """Which tensor the pooling head reads (of the first recurrent member, when there are several)."""
     names = {layer.name for layer in model.layers}
-    recurrent = [layer for layer in model.layers if _states(layer)]
-    last = recurrent[-1]
+    members = len(member_outputs(model)) or 1
+    prefix = member_prefix(1, members)
+    last = [layer for layer in model.layers if _states(layer) and layer.name.startswith(prefix)][-1]
+    each = f" (the same in each of the {members} members)" if members > 1 else ""
     for name in POOLING_LAYERS:
-        if name in names:
-            return f"{name} reads the per-step outputs of {last.name}, {_shape(last, time_major)}"
+        if prefix + name in names:
+            return f"{prefix + name} reads the per-step outputs of {last.name}, {_shape(last, time_major)}{each}"
     if isinstance(last, keras.layers.Bidirectional):
         return (
             f"the head reads the final states of {last.name}, {_shape(last, time_major)}: the forward h after "
-            "the last real token and the backward h after the first, concatenated"
+            f"the last real token and the backward h after the first, concatenated{each}"
         )
-    return f"the head reads the final h of {last.name}, {_shape(last, time_major)}, after the last real token"
+    return f"the head reads the final h of {last.name}, {_shape(last, time_major)}, after the last real token{each}"
 
 
 def format_description(description):

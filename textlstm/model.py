@@ -5,7 +5,11 @@
     -> [LSTM|GRU], optionally Bidirectional,  (batch, time, units or 2*units), ``num_layers`` deep,
        each given the mask explicitly
     -> pooling head                           (batch, features)
-    -> Dense softmax (single-label) or sigmoid (multi-label)   (batch, classes)   recurrent branch
+    -> Dense softmax (single-label) or sigmoid (multi-label)   (batch, classes)
+
+With ``members > 1`` there are that many such stacks, each with its own embedding and its own
+random start, and the recurrent branch is the mean of their probabilities (an ensemble inside one
+model; each member is trained on its own loss and early-stopped on its own).
 
 With ``ngrams > 1`` (the default) the output is the mean of that and an n-gram branch:
 
@@ -13,6 +17,8 @@ With ``ngrams > 1`` (the default) the output is the mean of that and an n-gram b
     -> one weight per class each, summed / sqrt(count)         (batch, classes)
     -> softmax or sigmoid                                      (batch, classes)   n-gram branch
 """
+
+import re
 
 import keras
 
@@ -24,6 +30,8 @@ OUTPUT = "probabilities"
 # With ngrams > 1 the model averages two branches' probabilities; training fits and stops each on its own.
 BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilities"}
 NGRAM_WEIGHTS = "ngram_weights"
+# With members > 1 each recurrent member has its own output, and the recurrent branch is their mean.
+MEMBER_OUTPUT = "member{}_probabilities"
 
 
 def build_model(config, vocabulary_size, num_classes):
@@ -37,51 +45,73 @@ def build_model(config, vocabulary_size, num_classes):
     """
     token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
-    x = keras.layers.Embedding(
-        vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name="embedding"
-    )(token_ids)  # (batch, time, embedding_dim)
-    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
-    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
-    for index in range(1, config.num_layers + 1):
-        is_last = index == config.num_layers
-        layer = recurrent(
-            config.units,
-            return_sequences=not (is_last and config.pooling == "last"),
-            name=f"{config.encoder}_{index}",
-        )
-        if config.bidirectional:
-            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{config.encoder}_{index}")
-        x = layer(x, mask=mask)
-        if not is_last:
-            x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}")(x)
-    x = _pool(config, x, mask)
-    x = keras.layers.Dropout(config.dropout, name="pooled_dropout")(x)
     activation = "softmax" if config.task == "single-label" else "sigmoid"
+    recurrent_name = OUTPUT if config.ngrams == 1 else BRANCHES["recurrent"]
+    if config.members == 1:
+        recurrent = _member(config, token_ids, mask, vocabulary_size, num_classes, "", recurrent_name)
+    else:
+        members = [
+            _member(config, token_ids, mask, vocabulary_size, num_classes, member_prefix(j, config.members), MEMBER_OUTPUT.format(j))
+            for j in range(1, config.members + 1)
+        ]
+        recurrent = keras.layers.Average(name=recurrent_name)(members)
     if config.ngrams == 1:
-        probabilities = keras.layers.Dense(num_classes, activation=activation, name=OUTPUT)(x)
-        return keras.Model(token_ids, probabilities, name="textlstm")
-    recurrent = keras.layers.Dense(num_classes, activation=activation, name=BRANCHES["recurrent"])(x)
+        return keras.Model(token_ids, recurrent, name="textlstm")
     ngram_logits = _ngram_logits(config, token_ids, vocabulary_size, num_classes)
     ngram = keras.layers.Activation(activation, name=BRANCHES["ngram"])(ngram_logits)
     probabilities = keras.layers.Average(name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
 
 
-def _pool(config, sequence, mask):
+def member_prefix(member, members):
+    """The layer-name prefix of recurrent member ``member`` (1-based) of ``members``: none when alone."""
+    return "" if members == 1 else f"member{member}_"
+
+
+def _member(config, token_ids, mask, vocabulary_size, num_classes, prefix, output_name):
+    """One embedding -> RNN stack -> pooling -> dense stack, its layers named ``prefix + name``.
+
+    Returns:
+        Its probabilities, (batch, classes).
+    """
+    x = keras.layers.Embedding(
+        vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name=prefix + "embedding"
+    )(token_ids)  # (batch, time, embedding_dim)
+    x = keras.layers.Dropout(config.dropout, name=prefix + "embedding_dropout")(x)
+    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
+    for index in range(1, config.num_layers + 1):
+        is_last = index == config.num_layers
+        layer = recurrent(
+            config.units,
+            return_sequences=not (is_last and config.pooling == "last"),
+            name=f"{prefix}{config.encoder}_{index}",
+        )
+        if config.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"{prefix}bidirectional_{config.encoder}_{index}")
+        x = layer(x, mask=mask)
+        if not is_last:
+            x = keras.layers.Dropout(config.dropout, name=f"{prefix}dropout_{index}")(x)
+    x = _pool(config, x, mask, prefix)
+    x = keras.layers.Dropout(config.dropout, name=prefix + "pooled_dropout")(x)
+    activation = "softmax" if config.task == "single-label" else "sigmoid"
+    return keras.layers.Dense(num_classes, activation=activation, name=output_name)(x)
+
+
+def _pool(config, sequence, mask, prefix=""):
     """(batch, time, features) -> (batch, features) with the configured head; ``last`` is the RNN's own."""
     if config.pooling == "last":
         return sequence
     if config.pooling == "attention":
-        pooled, _ = AttentionPooling(config.attention_units, name=ATTENTION_LAYER)(sequence, mask=mask)
+        pooled, _ = AttentionPooling(config.attention_units, name=prefix + ATTENTION_LAYER)(sequence, mask=mask)
         return pooled
     pooled = []
     if config.pooling in ("max", "max+mean"):
-        pooled.append(MaskedGlobalMaxPooling1D(name="max_pooling")(sequence, mask=mask))
+        pooled.append(MaskedGlobalMaxPooling1D(name=prefix + "max_pooling")(sequence, mask=mask))
     if config.pooling in ("mean", "max+mean"):
-        pooled.append(keras.layers.GlobalAveragePooling1D(name="mean_pooling")(sequence, mask=mask))
+        pooled.append(keras.layers.GlobalAveragePooling1D(name=prefix + "mean_pooling")(sequence, mask=mask))
     if len(pooled) == 1:
         return pooled[0]
-    return keras.layers.Concatenate(name="max_mean_pooling")(pooled)
+    return keras.layers.Concatenate(name=prefix + "max_mean_pooling")(pooled)
 
 
 def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
@@ -107,15 +137,29 @@ def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
 def with_attention(model):
     """The same model, returning ``{"probabilities", "attention"}`` when it has an attention head.
 
+    With several recurrent members, ``attention`` is the mean of their attention weights.
+
     Returns:
         A ``keras.Model`` sharing ``model``'s layers: (batch, time) -> {"probabilities": (batch, classes),
         "attention": (batch, time)}; or ``model`` itself for other heads.
     """
-    names = {layer.name for layer in model.layers}
-    if ATTENTION_LAYER not in names:
+    heads = [layer for layer in model.layers if layer.name.endswith(ATTENTION_LAYER)]
+    if not heads:
         return model
-    _, weights = model.get_layer(ATTENTION_LAYER).output
-    return keras.Model(model.input, {"probabilities": model.output, "attention": weights})
+    weights = [head.output[1] for head in heads]
+    attention = weights[0] if len(weights) == 1 else keras.layers.Average(name="mean_attention")(weights)
+    return keras.Model(model.input, {"probabilities": model.output, "attention": attention})
+
+
+def member_outputs(model):
+    """The names of the model's recurrent members' outputs, each trained with its own loss; empty when
+    the model has one member."""
+    return [layer.name for layer in model.layers if re.fullmatch(MEMBER_OUTPUT.format(r"\d+"), layer.name)]
+
+
+def embedding_layers(model):
+    """Every member's token embedding (not the n-gram weights)."""
+    return [layer for layer in model.layers if layer.name == "embedding" or layer.name.endswith("_embedding")]
 
 
 def output_dict(outputs):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT
+from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, member_prefix
 
 
 def set_seed(seed):
@@ -86,15 +86,19 @@ def compile_model(model, config):
 
 
 def branch_names(model):
-    """The output layers of the model's branches (``model.BRANCHES``) in ``model``; empty for one head."""
+    """The outputs trained with their own loss: each recurrent member's (or the recurrent branch's when
+    there is one member) and the n-gram branch's; empty for a model with one member and no n-gram branch."""
     names = {layer.name for layer in model.layers}
-    return [name for name in BRANCHES.values() if name in names]
+    members = member_outputs(model)
+    recurrent = members or [name for name in [BRANCHES["recurrent"]] if name in names]
+    return recurrent + [name for name in [BRANCHES["ngram"]] if name in names]
 
 
 def fit(model, train, validation, config, class_weight=None, verbose=1):
     """Train ``model`` in place and keep the weights of its best validation epoch.
 
-    A model with branches (``ngrams > 1``) is trained through a view that has one loss per branch;
+    A model with branches (``ngrams > 1`` or ``members > 1``) is trained through a view that has one
+    loss per branch (each recurrent member and the n-gram branch);
     as the branches share no weights, each is early-stopped on its own validation metric and keeps
     its own best epoch's weights; training ends when every branch has run out of patience.
 
@@ -107,7 +111,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
 
     Returns:
         History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; of the recurrent
-        branch when there are branches) and ``best_epochs`` ({branch output: 1-based epoch}).
+        branch when there are branches, the latest of its members') and ``best_epochs`` ({branch
+        output: 1-based epoch}).
     """
     branches = branch_names(model)
     if not branches:
@@ -149,7 +154,7 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     )
     result = _plain(history.history)
     result["best_epochs"] = {name: epoch + 1 for name, epoch in stopping.best_epochs.items()}
-    result["best_epoch"] = result["best_epochs"][BRANCHES["recurrent"]]
+    result["best_epoch"] = max(epoch for name, epoch in result["best_epochs"].items() if name != BRANCHES["ngram"])
     return result
 
 
@@ -189,11 +194,16 @@ def _per_output(dataset, outputs, class_weight):
 
 
 def _branch_weights(model, branch):
-    """The variables that only ``branch`` uses: the n-gram weights for the n-gram branch, the rest otherwise."""
-    ngram = model.get_layer(NGRAM_WEIGHTS).weights
+    """The variables that only ``branch`` uses: the n-gram weights for the n-gram branch, a member's
+    own layers' for a member, and all but the n-gram weights for a lone recurrent branch."""
     if branch == BRANCHES["ngram"]:
-        return list(ngram)
-    ngram_ids = {id(variable) for variable in ngram}
+        return list(model.get_layer(NGRAM_WEIGHTS).weights)
+    members = member_outputs(model)
+    if branch in members:
+        prefix = member_prefix(members.index(branch) + 1, len(members))
+        return [variable for layer in model.layers if layer.name.startswith(prefix) for variable in layer.weights]
+    names = {layer.name for layer in model.layers}
+    ngram_ids = {id(variable) for variable in model.get_layer(NGRAM_WEIGHTS).weights} if NGRAM_WEIGHTS in names else set()
     return [variable for variable in model.weights if id(variable) not in ngram_ids]
 
 
