@@ -197,6 +197,9 @@ def main():
     directories = [Path(d) for d in args.directories] or sorted(
         d for d in DEFAULT_ROOT.iterdir() if (d / "train.csv").is_file()
     )
+    for directory in directories:
+        if not (directory / "train.csv").is_file() or not (directory / "test.csv").is_file():
+            parser.error(f"{directory}: expected train.csv and test.csv in it")
     systems = [name for name in args.systems.split(",") if name]
     if "fasttext" in systems and not fasttext_available():
         print("note: fastText is not installed (pip install fasttext-numpy2); skipping it")

@@ -10,7 +10,7 @@ n-gram branch is off). They differ in the pipeline around the model:
 
 - recipe: TextVectorization in tf.data, every text padded to one length (95th percentile of the
   training lengths), shuffled batches; the SavedModel wraps the vectorizer and the model.
-- textlstm: ``TextClassifier(ngrams=1, pooling="last", ...)``: in-graph tokenizer, batches from
+- textlstm: ``TextClassifier(ngrams=1, members=1, pooling="last", ...)``: in-graph tokenizer, batches from
   length-sorted windows padded only to their own longest text; its own export.
 
 Each (data, system, seed) runs in a child process, which reports its peak RSS. Training examples/s
@@ -113,7 +113,7 @@ def run_textlstm(train, validation, test, seed, epochs, chinese, export_dir):
     import textlstm
 
     classifier = textlstm.TextClassifier(
-        seed=seed, ngrams=1, pooling="last", embedding_dim=EMBEDDING, units=UNITS, dropout=DROPOUT,
+        seed=seed, ngrams=1, members=1, pooling="last", embedding_dim=EMBEDDING, units=UNITS, dropout=DROPOUT,
         batch_size=BATCH, max_tokens=MAX_TOKENS, epochs=epochs, patience=epochs,
     )
     start = time.perf_counter()

@@ -61,7 +61,7 @@ class Config:
     max_length_cap: int = _field(256, "Upper bound for the automatic --max-length.")
     # Model.
     embedding_dim: int = _field(
-        32, "Size of each token's embedding vector (features per time step); set by --embeddings when given."
+        128, "Size of each token's embedding vector (features per time step); set by --embeddings when given."
     )
     embeddings: typing.Optional[str] = _field(
         None,
@@ -72,10 +72,10 @@ class Config:
     train_embeddings: bool = _field(True, "Fine-tune the embeddings; --no-train-embeddings keeps pretrained ones frozen.")
     encoder: Encoder = _field("lstm", "Recurrent layer type.")
     num_layers: int = _field(1, "Number of stacked recurrent layers.")
-    units: int = _field(16, "Hidden size of each recurrent layer (per direction).")
+    units: int = _field(64, "Hidden size of each recurrent layer (per direction).")
     bidirectional: bool = _field(True, "Run each recurrent layer forwards and backwards and concatenate.")
     members: int = _field(
-        3,
+        1,
         "Recurrent members: embedding -> RNN -> pooling -> dense stacks, each with its own random start, "
         "trained side by side and each early-stopped on its own; the recurrent branch averages their "
         "probabilities (an ensemble inside one model).",

@@ -24,8 +24,9 @@ from textlstm.splits import stratified_indices
 
 # Settings searched, with the values tried; each search also tries the starting configuration's value.
 SEARCH_SPACE = {
-    "embedding_dim": (64, 128, 256),
-    "units": (32, 64, 128),
+    "embedding_dim": (32, 64, 128),
+    "units": (16, 32, 64),
+    "members": (1, 3),
     "num_layers": (1, 2),
     "pooling": ("max", "max+mean", "attention", "last"),
     "dropout": (0.2, 0.3, 0.5),
