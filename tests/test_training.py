@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import FAST, LABELS, TEXTS
@@ -105,10 +106,13 @@ def test_one_branch_model_history():
     assert classifier.history_["best_epochs"] == {"probabilities": classifier.history_["best_epoch"]}
 
 
-def test_each_member_and_the_ngram_branch_own_disjoint_weights_covering_the_model():
-    model = build_model(Config(embedding_dim=4, units=3, members=3, ngram_buckets=7), vocabulary_size=10, num_classes=2)
+@pytest.mark.parametrize("ngrams", [1, 2])
+def test_each_member_and_the_ngram_branch_own_disjoint_weights_covering_the_model(ngrams):
+    config = Config(embedding_dim=4, units=3, members=3, ngrams=ngrams, ngram_buckets=7)
+    model = build_model(config, vocabulary_size=10, num_classes=2)
     branches = branch_names(model)
-    assert branches == ["member1_probabilities", "member2_probabilities", "member3_probabilities", "ngram_probabilities"]
+    members = ["member1_probabilities", "member2_probabilities", "member3_probabilities"]
+    assert branches == members + (["ngram_probabilities"] if ngrams == 2 else [])
     owned = [{id(variable) for variable in _branch_weights(model, name)} for name in branches]
     assert all(owned) and sum(len(ids) for ids in owned) == len(model.weights)
     assert set().union(*owned) == {id(variable) for variable in model.weights}

@@ -195,15 +195,15 @@ def _per_output(dataset, outputs, class_weight):
 
 def _branch_weights(model, branch):
     """The variables that only ``branch`` uses: the n-gram weights for the n-gram branch, a member's
-    own layers' for a member, and all but the n-gram weights for a lone recurrent branch."""
+    own layers' for a member, and all but the n-gram weights for a lone recurrent branch (which
+    exists only beside an n-gram branch)."""
     if branch == BRANCHES["ngram"]:
         return list(model.get_layer(NGRAM_WEIGHTS).weights)
     members = member_outputs(model)
     if branch in members:
         prefix = member_prefix(members.index(branch) + 1, len(members))
         return [variable for layer in model.layers if layer.name.startswith(prefix) for variable in layer.weights]
-    names = {layer.name for layer in model.layers}
-    ngram_ids = {id(variable) for variable in model.get_layer(NGRAM_WEIGHTS).weights} if NGRAM_WEIGHTS in names else set()
+    ngram_ids = {id(variable) for variable in model.get_layer(NGRAM_WEIGHTS).weights}
     return [variable for variable in model.weights if id(variable) not in ngram_ids]
 
 
