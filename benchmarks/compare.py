@@ -164,7 +164,7 @@ def run_recipe(train, dev, test, seed, chinese):
 
 
 RUNNERS = {"textlstm": run_textlstm, "tfidf": run_tfidf, "fasttext": run_fasttext, "recipe": run_recipe}
-THREADS = {"count": os.cpu_count() or 1}  # per run; set by --threads in a child
+THREADS = {"count": os.cpu_count() or 1}  # per run; a child sets it from its --child THREADS argument
 
 
 def fasttext_available():
@@ -201,6 +201,9 @@ def main():
         if not (directory / "train.csv").is_file() or not (directory / "test.csv").is_file():
             parser.error(f"{directory}: expected train.csv and test.csv in it")
     systems = [name for name in args.systems.split(",") if name]
+    unknown = [name for name in systems if name not in SYSTEMS]
+    if unknown:
+        parser.error(f"--systems: unknown system {unknown[0]!r}; choose from {', '.join(SYSTEMS)}")
     if "fasttext" in systems and not fasttext_available():
         print("note: fastText is not installed (pip install fasttext-numpy2); skipping it")
         systems.remove("fasttext")
@@ -213,27 +216,37 @@ def main():
     ]
     # Largest training files first, so that the last runs to finish are short ones.
     tasks.sort(key=lambda task: -(task[0] / "train.csv").stat().st_size)
-    order = {task: index for index, task in enumerate(tasks)}
 
     def run(task):
         directory, system, seed = task
-        command = [sys.executable, __file__, str(directory), "--child", system, str(seed), str(threads)]
-        limits = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-        done = subprocess.run(command, capture_output=True, text=True, env=os.environ | limits)
-        if done.returncode != 0:
-            raise SystemExit(f"{system} on {directory.name} (seed {seed}) failed:\n{done.stderr[-3000:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1]) | {"jobs": args.jobs}
+        arguments = [str(directory), "--child", system, str(seed), str(threads)]
+        result = run_child(__file__, arguments, f"{system} on {directory.name} (seed {seed})", threads)
+        return result | {"jobs": args.jobs}
 
     runs = []
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        for task, result in zip(tasks, pool.map(run, tasks)):
+        for result in pool.map(run, tasks):  # in task order
             runs.append(result)
             print(json.dumps(result), flush=True)
-    runs.sort(key=lambda run: order[(Path(run["directory"]), run["system"], run["seed"])])
     print(f"{len(runs)} runs in {(time.perf_counter() - start) / 60:.1f} min with --jobs {args.jobs}")
     Path(args.json).write_text(json.dumps(runs, indent=2))
     print_table(runs, systems)
+
+
+def run_child(script, arguments, what, threads=None):
+    """Run ``python script arguments...`` and return the JSON object on its last stdout line.
+
+    With ``threads``, BLAS and OpenMP in the child get that many threads. A failed child ends the
+    benchmark with ``what`` and the end of the child's stderr.
+    """
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if threads else ()
+    limits = {name: str(threads) for name in names}
+    command = [sys.executable, str(script), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ | limits)
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def child(directory, system, seed, threads):
@@ -247,7 +260,6 @@ def child(directory, system, seed, threads):
     predicted, seconds, rate = RUNNERS[system](train, dev, test, seed, is_chinese(train.texts))
     result = {
         "data": directory.name,
-        "directory": str(directory),
         "system": system,
         "seed": seed,
         "accuracy": float(accuracy_score(test.labels, predicted)),

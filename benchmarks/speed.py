@@ -28,7 +28,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -36,7 +35,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import DEFAULT_ROOT, holdout, is_chinese  # noqa: E402
+from compare import DEFAULT_ROOT, holdout, is_chinese, run_child  # noqa: E402
 from core_metrics import export_speed  # noqa: E402
 
 SYSTEMS = ("recipe", "textlstm")
@@ -171,10 +170,9 @@ def main():
     for directory in directories:
         for seed in range(1, args.seeds + 1):
             for system in SYSTEMS:
-                command = [sys.executable, __file__, str(directory), "--child", system, str(seed),
-                           "--epochs", str(args.epochs), "--train-limit", str(args.train_limit)]
-                output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-                runs.append(json.loads(output.strip().splitlines()[-1]))
+                arguments = [str(directory), "--child", system, str(seed),
+                             "--epochs", str(args.epochs), "--train-limit", str(args.train_limit)]
+                runs.append(run_child(__file__, arguments, f"{system} on {directory.name} (seed {seed})"))
                 print(json.dumps(runs[-1]), flush=True)
     Path(args.json).write_text(json.dumps(runs, indent=2))
     print_table(runs)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import textlstm
-from conftest import FAST
+from conftest import FAST, LABELS, TEXTS
 from textlstm import TextClassifier
 from textlstm.errors import ExportError
 
@@ -134,3 +134,15 @@ def test_serving_runs_texts_sorted_by_length_in_chunks_and_restores_their_order(
         np.testing.assert_allclose(outputs["probabilities"][i], alone["probabilities"][0], atol=1e-6)
         attention = alone["attention"][0].numpy()
         np.testing.assert_allclose(outputs["attention"][i], np.pad(attention, (0, width - len(attention))), atol=1e-6)
+
+
+def test_members_model_exports_the_same_predictions_and_mean_attention(tmp_path):
+    settings = dict(FAST, epochs=2, members=2, pooling="attention")
+    classifier = TextClassifier(**settings).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    classifier.export(tmp_path / "m")
+    predictor = textlstm.load(tmp_path / "m")
+    np.testing.assert_allclose(predictor.predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-5)
+    again = TextClassifier.from_keras(tmp_path / "m" / "model.keras")
+    np.testing.assert_allclose(again.predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-6)
+    attention = textlstm.explain(tmp_path / "m", PROBE[:2])
+    assert all(item.method == "attention" and abs(sum(item.weights) - 1.0) < 1e-5 for item in attention)

@@ -45,7 +45,6 @@ def build_model(config, vocabulary_size, num_classes):
     """
     token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
-    activation = "softmax" if config.task == "single-label" else "sigmoid"
     recurrent_name = OUTPUT if config.ngrams == 1 else BRANCHES["recurrent"]
     if config.members == 1:
         recurrent = _member(config, token_ids, mask, vocabulary_size, num_classes, "", recurrent_name)
@@ -58,7 +57,7 @@ def build_model(config, vocabulary_size, num_classes):
     if config.ngrams == 1:
         return keras.Model(token_ids, recurrent, name="textlstm")
     ngram_logits = _ngram_logits(config, token_ids, vocabulary_size, num_classes)
-    ngram = keras.layers.Activation(activation, name=BRANCHES["ngram"])(ngram_logits)
+    ngram = keras.layers.Activation(_activation(config), name=BRANCHES["ngram"])(ngram_logits)
     probabilities = keras.layers.Average(name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
 
@@ -93,8 +92,12 @@ def _member(config, token_ids, mask, vocabulary_size, num_classes, prefix, outpu
             x = keras.layers.Dropout(config.dropout, name=f"{prefix}dropout_{index}")(x)
     x = _pool(config, x, mask, prefix)
     x = keras.layers.Dropout(config.dropout, name=prefix + "pooled_dropout")(x)
-    activation = "softmax" if config.task == "single-label" else "sigmoid"
-    return keras.layers.Dense(num_classes, activation=activation, name=output_name)(x)
+    return keras.layers.Dense(num_classes, activation=_activation(config), name=output_name)(x)
+
+
+def _activation(config):
+    """Softmax over the classes for single-label tasks, an independent sigmoid per label for multi-label."""
+    return "softmax" if config.task == "single-label" else "sigmoid"
 
 
 def _pool(config, sequence, mask, prefix=""):
