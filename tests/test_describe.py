@@ -58,13 +58,20 @@ def test_last_state_pooling_reads_the_final_states():
     assert "final states of bidirectional_lstm_1, (batch, 16)" in describe_model(model).pooling
 
 
-def test_members_each_have_their_states_and_the_same_head():
+def test_members_share_each_rnn_layer_and_each_has_the_same_head():
     model = build_model(Config(units=8, embedding_dim=6, members=3, pooling="max"), 20, 3)
     description = describe_model(model)
-    assert len(description.states) == 3 * 2  # members x directions
-    assert description.states[0] == "member1_bidirectional_lstm_1 forward: h (batch, 8), c (batch, 8)"
+    rnn = {row.name: row for row in description.rows}["bidirectional_lstm_1"]
+    # Per member and direction 4·8·(6+8+1); Keras also counts the full 24-unit layer's zeros between members.
+    assert rnn.formula == "2·3·4·8·(6+8+1)" and rnn.parameters == 2 * 3 * 4 * 8 * 15 == 2880
+    assert rnn.keras_parameters == 2 * 4 * 24 * (18 + 24 + 1) and rnn.held_at_zero == rnn.keras_parameters - 2880
+    assert description.states == [
+        "bidirectional_lstm_1 forward: h (batch, 24), c (batch, 24) = 3 members x 8",
+        "bidirectional_lstm_1 backward: h (batch, 24), c (batch, 24) = 3 members x 8",
+    ]
     assert description.pooling == (
-        "member1_max_pooling reads the per-step outputs of member1_bidirectional_lstm_1, (batch, time, 16)"
-        " (the same in each of the 3 members)"
+        "member1_max_pooling reads the per-step outputs of member 1's share, (batch, time, 16), of "
+        "bidirectional_lstm_1, (batch, time, 48) (the same in each of the 3 members)"
     )
-    assert description.total == model.count_params()
+    assert description.total == model.count_params() - rnn.held_at_zero
+    assert "equal to Keras's count less the 5,376 weights held at 0 between members" in format_description(description)

@@ -9,6 +9,7 @@ from conftest import FAST, LABELS, TEXTS
 from textlstm import TextClassifier
 from textlstm.config import Config
 from textlstm.model import build_model
+from textlstm.members import MemberBlocks
 from textlstm.training import BranchEarlyStopping, _branch_weights, balanced_class_weight, branch_names, make_dataset
 
 
@@ -67,7 +68,7 @@ class FakeModel:
 def test_branch_early_stopping_keeps_each_branch_best_epoch():
     """Branch a peaks at epoch 0 and b at epoch 2; each gets back its own weights from that epoch."""
     a, b = keras.Variable(0.0), keras.Variable(0.0)
-    stopping = BranchEarlyStopping({"a": [a], "b": [b]}, "macro_f1", patience=2)
+    stopping = BranchEarlyStopping({"a": [(a, None)], "b": [(b, None)]}, "macro_f1", patience=2)
     stopping.set_model(FakeModel())
     scores = [(0.9, 0.1), (0.8, 0.2), (0.7, 0.3), (0.6, 0.2), (0.5, 0.1)]
     for epoch, (score_a, score_b) in enumerate(scores):
@@ -83,13 +84,27 @@ def test_branch_early_stopping_keeps_each_branch_best_epoch():
 
 def test_branch_early_stopping_on_loss_prefers_lower():
     variable = keras.Variable(0.0)
-    stopping = BranchEarlyStopping({"a": [variable]}, "loss", patience=5)
+    stopping = BranchEarlyStopping({"a": [(variable, None)]}, "loss", patience=5)
     stopping.set_model(FakeModel())
     for epoch, loss in enumerate([0.5, 0.3, 0.4]):
         variable.assign(float(epoch))
         stopping.on_epoch_end(epoch, {"val_a_loss": loss})
     stopping.on_train_end()
     assert float(variable.numpy()) == 1.0
+
+
+def test_branch_early_stopping_restores_only_the_masked_part_a_branch_owns():
+    """Two branches own one element each of a shared variable (as members own blocks of a shared
+    RNN kernel); a peaks at epoch 0 and b at epoch 1."""
+    shared = keras.Variable([0.0, 0.0])
+    branches = {"a": [(shared, np.array([True, False]))], "b": [(shared, np.array([False, True]))]}
+    stopping = BranchEarlyStopping(branches, "macro_f1", patience=1)
+    stopping.set_model(FakeModel())
+    for epoch, scores in enumerate([(0.9, 0.1), (0.8, 0.2), (0.7, 0.1)]):
+        shared.assign([epoch + 1.0, epoch + 1.0])
+        stopping.on_epoch_end(epoch, {"val_a_macro_f1": scores[0], "val_b_macro_f1": scores[1]})
+    stopping.on_train_end()
+    np.testing.assert_array_equal(shared.numpy(), [1.0, 2.0])
 
 
 def test_history_of_a_two_branch_model_names_the_output_metrics_plainly():
@@ -113,9 +128,20 @@ def test_each_member_and_the_ngram_branch_own_disjoint_weights_covering_the_mode
     branches = branch_names(model)
     members = ["member1_probabilities", "member2_probabilities", "member3_probabilities"]
     assert branches == members + (["ngram_probabilities"] if ngrams == 2 else [])
-    owned = [{id(variable) for variable in _branch_weights(model, name)} for name in branches]
-    assert all(owned) and sum(len(ids) for ids in owned) == len(model.weights)
-    assert set().union(*owned) == {id(variable) for variable in model.weights}
+    # Count, per weight, the branches that own it: one each, except the weights between two members'
+    # blocks of a shared RNN layer, which no branch owns as they are held at zero.
+    owners = {id(variable): np.zeros(variable.shape, int) for variable in model.weights}
+    for name in branches:
+        weights = _branch_weights(model, name)
+        assert weights
+        for variable, mask in weights:
+            owners[id(variable)] += 1 if mask is None else mask
+    for variable in model.weights:
+        blocks = variable.constraint
+        expected = blocks.kept(tuple(variable.shape)) if isinstance(blocks, MemberBlocks) else 1
+        np.testing.assert_array_equal(owners[id(variable)], np.broadcast_to(expected, variable.shape), err_msg=variable.path)
+    shared = model.get_layer("bidirectional_lstm_1").forward_layer.cell.recurrent_kernel
+    assert owners[id(shared)].sum() == 3 * 3 * 4 * 3  # members x (units x 4 gates) x units
 
 
 def test_members_are_early_stopped_on_their_own():

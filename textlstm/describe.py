@@ -13,6 +13,7 @@ import dataclasses
 import keras
 
 from textlstm.layers import AttentionPooling
+from textlstm.members import MemberBlocks
 from textlstm.model import member_outputs, member_prefix
 
 POOLING_LAYERS = ("max_pooling", "mean_pooling", "attention_pooling")
@@ -21,7 +22,8 @@ POOLING_LAYERS = ("max_pooling", "mean_pooling", "attention_pooling")
 @dataclasses.dataclass(frozen=True)
 class LayerRow:
     """One layer: ``formula`` (e.g. ``2·4·64·(128+64+1)``) evaluates to ``parameters``; ``keras_parameters``
-    is ``layer.count_params()``."""
+    is ``layer.count_params()``, which also counts the ``held_at_zero`` weights between members' blocks
+    of a shared RNN layer (``textlstm.members``)."""
 
     name: str
     kind: str
@@ -29,6 +31,7 @@ class LayerRow:
     formula: str
     parameters: int
     keras_parameters: int
+    held_at_zero: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,9 +59,9 @@ def describe_model(model, time_major=False):
     rows, states = [], []
     for layer in model.layers:
         formula, parameters = parameter_formula(layer)
-        rows.append(
-            LayerRow(layer.name, type(layer).__name__, _shape(layer, time_major), formula, parameters, layer.count_params())
-        )
+        held = sum(int((~variable.constraint.kept(tuple(variable.shape))).sum()) for variable in _blocked(layer))
+        shape = _shape(layer, time_major)
+        rows.append(LayerRow(layer.name, type(layer).__name__, shape, formula, parameters, layer.count_params(), held))
         states.extend(_states(layer))
     return Description(rows, states, _pooling(model, time_major), sum(row.parameters for row in rows), time_major)
 
@@ -68,7 +71,8 @@ def parameter_formula(layer):
 
     LSTM 4·u·(in+u+1) (four gates, each with input weights, recurrent weights and a bias); GRU
     3·u·(in+u+2) with Keras's ``reset_after=True`` (two biases per gate), 3·u·(in+u+1) without;
-    ×2 for a Bidirectional layer; Embedding V·d; Dense in·out+out; additive attention f·a+a+a.
+    ×2 for a Bidirectional layer; ×M for an RNN layer shared by M members, with ``u`` and ``in`` per
+    member; Embedding V·d; Dense in·out+out; additive attention f·a+a+a.
     """
     if isinstance(layer, keras.layers.Bidirectional):
         formula, value = _recurrent_formula(layer.forward_layer)
@@ -90,26 +94,44 @@ def parameter_formula(layer):
 
 
 def _recurrent_formula(layer):
-    units, inputs = layer.units, layer.cell.kernel.shape[0]
+    members = _members(layer)
+    units, inputs = layer.units // members, layer.cell.kernel.shape[0] // members
+    shared = f"{members}·" if members > 1 else ""
     if isinstance(layer, keras.layers.LSTM):
-        return f"4·{units}·({inputs}+{units}+1)", 4 * units * (inputs + units + 1)
+        return f"{shared}4·{units}·({inputs}+{units}+1)", members * 4 * units * (inputs + units + 1)
     biases = 2 if layer.cell.reset_after else 1
-    return f"3·{units}·({inputs}+{units}+{biases})", 3 * units * (inputs + units + biases)
+    return f"{shared}3·{units}·({inputs}+{units}+{biases})", members * 3 * units * (inputs + units + biases)
+
+
+def _members(rnn):
+    """How many members share an RNN layer (1 when it is not shared)."""
+    blocks = rnn.cell.kernel.constraint
+    return blocks.members if isinstance(blocks, MemberBlocks) else 1
+
+
+def _blocked(layer):
+    """The layer's weights with zeros held between members' blocks."""
+    return [variable for variable in layer.weights if isinstance(variable.constraint, MemberBlocks)]
 
 
 def _shape(layer, time_major):
     """The layer's output shape with named open axes, e.g. (batch, time, 128)."""
     outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
-    written = []
-    for output in outputs:
-        names = ["batch", "grams" if layer.name == "hashed_ngrams" else "time"]
-        if layer.name == "ngram_weights":
-            names[1] = "time+grams"
-        dims = [names[i] if size is None and i < 2 else str(size) for i, size in enumerate(output.shape)]
-        if time_major and len(dims) == 3:
-            dims[0], dims[1] = dims[1], dims[0]
-        written.append(f"({', '.join(dims)})")
+    written = [_written(output.shape, layer.name, time_major) for output in outputs]
+    if len(written) > 1 and len(set(written)) == 1:
+        return f"{len(written)} x {written[0]}"
     return " and ".join(written)
+
+
+def _written(shape, name, time_major):
+    """A shape with named open axes: (batch, time, 16); (batch, grams) for the n-gram ids."""
+    names = ["batch", "grams" if name == "hashed_ngrams" else "time"]
+    if name == "ngram_weights":
+        names[1] = "time+grams"
+    dims = [names[i] if size is None and i < 2 else str(size) for i, size in enumerate(shape)]
+    if time_major and len(dims) == 3:
+        dims[0], dims[1] = dims[1], dims[0]
+    return f"({', '.join(dims)})"
 
 
 def _states(layer):
@@ -124,7 +146,9 @@ def _states(layer):
     for direction, rnn in directions:
         kept = "h, c" if isinstance(rnn, keras.layers.LSTM) else "h"
         shapes = ", ".join(f"{name} (batch, {rnn.units})" for name in kept.split(", "))
-        lines.append(f"{layer.name} {direction}: {shapes}")
+        members = _members(rnn)
+        shared = f" = {members} members x {rnn.units // members}" if members > 1 else ""
+        lines.append(f"{layer.name} {direction}: {shapes}{shared}")
     return lines
 
 
@@ -133,33 +157,47 @@ def _pooling(model, time_major):
     names = {layer.name for layer in model.layers}
     members = len(member_outputs(model)) or 1
     prefix = member_prefix(1, members)
-    last = [layer for layer in model.layers if _states(layer) and layer.name.startswith(prefix)][-1]
-    each = f" (the same in each of the {members} members)" if members > 1 else ""
+    last = [layer for layer in model.layers if _states(layer)][-1]
+    read = f"{last.name}, {_shape(last, time_major)}"
+    each = ""
+    if members > 1:
+        share = _written(model.get_layer("member_split").output[0].shape, "", time_major)
+        read = f"member 1's share, {share}, of {read}"
+        each = f" (the same in each of the {members} members)"
     for name in POOLING_LAYERS:
         if prefix + name in names:
-            return f"{prefix + name} reads the per-step outputs of {last.name}, {_shape(last, time_major)}{each}"
+            return f"{prefix + name} reads the per-step outputs of {read}{each}"
     if isinstance(last, keras.layers.Bidirectional):
         return (
-            f"the head reads the final states of {last.name}, {_shape(last, time_major)}: the forward h after "
-            f"the last real token and the backward h after the first, concatenated{each}"
+            f"the head reads the final states of {read}: the forward h after the last real token and the "
+            f"backward h after the first, concatenated{each}"
         )
-    return f"the head reads the final h of {last.name}, {_shape(last, time_major)}, after the last real token{each}"
+    return f"the head reads the final h of {read}, after the last real token{each}"
 
 
 def format_description(description):
     """The description as a plain-text table and notes."""
     header = ("layer", "type", "output shape", "parameters = formula", "Keras count")
     table = [header] + [
-        (row.name, row.kind, row.shape, f"{row.parameters:,}" + (f" = {row.formula}" if row.parameters else ""), f"{row.keras_parameters:,}")
+        (
+            row.name,
+            row.kind,
+            row.shape,
+            f"{row.parameters:,}" + (f" = {row.formula}" if row.parameters else ""),
+            f"{row.keras_parameters:,}" + (f" ({row.held_at_zero:,} held at 0)" if row.held_at_zero else ""),
+        )
         for row in description.rows
     ]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
-    agree = all(row.parameters == row.keras_parameters for row in description.rows)
+    agree = all(row.parameters + row.held_at_zero == row.keras_parameters for row in description.rows)
+    held = sum(row.held_at_zero for row in description.rows)
     directions = len(description.states)
     lines += [
         "",
-        f"total parameters: {description.total:,} ({'equal to' if agree else 'DIFFERENT FROM'} Keras's count)",
+        f"total parameters: {description.total:,} ({'equal to' if agree else 'DIFFERENT FROM'} Keras's count"
+        + (f" less the {held:,} weights held at 0 between members" if held else "")
+        + ")",
         "",
         f"RNN final states, one set per layer and direction ({directions} = layers x directions):",
         *(f"  {line}" for line in description.states),

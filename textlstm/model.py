@@ -7,9 +7,14 @@
     -> pooling head                           (batch, features)
     -> Dense softmax (single-label) or sigmoid (multi-label)   (batch, classes)
 
-With ``members > 1`` there are that many such stacks, each with its own embedding and its own
-random start, and the recurrent branch is the mean of their probabilities (an ensemble inside one
-model; each member is trained on its own loss and early-stopped on its own).
+With ``members > 1`` there are that many such stacks, each with its own embedding, random start,
+pooling head and dense layer, and the recurrent branch is the mean of their probabilities (an
+ensemble inside one model; each member is trained on its own loss and early-stopped on its own).
+The members share each RNN layer as block-diagonal weights, one loop over time for all:
+
+    M embeddings, concatenated                (batch, time, M*embedding_dim)
+    -> RNN of M*units per direction           (batch, time, directions*M*units), member blocks only
+    -> split per member                       M x (batch, time, directions*units)
 
 With ``ngrams > 1`` (the default) the output is the mean of that and an n-gram branch:
 
@@ -23,6 +28,7 @@ import re
 import keras
 
 from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D
+from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
 from textlstm.text import TextTokenizer
 
 ATTENTION_LAYER = "attention_pooling"
@@ -46,14 +52,7 @@ def build_model(config, vocabulary_size, num_classes):
     token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
     recurrent_name = OUTPUT if config.ngrams == 1 else BRANCHES["recurrent"]
-    if config.members == 1:
-        recurrent = _member(config, token_ids, mask, vocabulary_size, num_classes, "", recurrent_name)
-    else:
-        members = [
-            _member(config, token_ids, mask, vocabulary_size, num_classes, member_prefix(j, config.members), MEMBER_OUTPUT.format(j))
-            for j in range(1, config.members + 1)
-        ]
-        recurrent = keras.layers.Average(name=recurrent_name)(members)
+    recurrent = _recurrent(config, token_ids, mask, vocabulary_size, num_classes, recurrent_name)
     if config.ngrams == 1:
         return keras.Model(token_ids, recurrent, name="textlstm")
     ngram_logits = _ngram_logits(config, token_ids, vocabulary_size, num_classes)
@@ -67,32 +66,66 @@ def member_prefix(member, members):
     return "" if members == 1 else f"member{member}_"
 
 
-def _member(config, token_ids, mask, vocabulary_size, num_classes, prefix, output_name):
-    """One embedding -> RNN stack -> pooling -> dense stack, its layers named ``prefix + name``.
+def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_name):
+    """The recurrent branch: embeddings -> RNN stack -> pooling -> dense, once per member.
+
+    Each member has its own embedding, pooling head and dense layer (names prefixed ``memberJ_``);
+    the members share each RNN layer as block-diagonal weights (see ``textlstm.members``), so the
+    stack runs one loop over time for all of them.
 
     Returns:
-        Its probabilities, (batch, classes).
+        Probabilities, (batch, classes): the mean of the members' when there are several.
     """
-    x = keras.layers.Embedding(
-        vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name=prefix + "embedding"
-    )(token_ids)  # (batch, time, embedding_dim)
-    x = keras.layers.Dropout(config.dropout, name=prefix + "embedding_dropout")(x)
-    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
+    members = config.members
+    embedded = []
+    for member in range(1, members + 1):
+        prefix = member_prefix(member, members)
+        x = keras.layers.Embedding(
+            vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name=prefix + "embedding"
+        )(token_ids)  # (batch, time, embedding_dim)
+        embedded.append(keras.layers.Dropout(config.dropout, name=prefix + "embedding_dropout")(x))
+    x = embedded[0] if members == 1 else keras.layers.Concatenate(name="member_embeddings")(embedded)
     for index in range(1, config.num_layers + 1):
         is_last = index == config.num_layers
-        layer = recurrent(
-            config.units,
-            return_sequences=not (is_last and config.pooling == "last"),
-            name=f"{prefix}{config.encoder}_{index}",
-        )
+        input_block = config.embedding_dim if index == 1 else config.units
+        layer = _rnn(config, index, return_sequences=not (is_last and config.pooling == "last"), input_block=input_block)
         if config.bidirectional:
-            layer = keras.layers.Bidirectional(layer, name=f"{prefix}bidirectional_{config.encoder}_{index}")
-        x = layer(x, mask=mask)
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{config.encoder}_{index}")
+        x = layer(x, mask=mask)  # (batch, time, directions * members * units), or (batch, ...) when last
         if not is_last:
-            x = keras.layers.Dropout(config.dropout, name=f"{prefix}dropout_{index}")(x)
-    x = _pool(config, x, mask, prefix)
-    x = keras.layers.Dropout(config.dropout, name=prefix + "pooled_dropout")(x)
-    return keras.layers.Dense(num_classes, activation=_activation(config), name=output_name)(x)
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}")(x)
+    sequences = [x] if members == 1 else MemberSplit(members, 2 if config.bidirectional else 1, name="member_split")(x)
+    outputs = []
+    for member, sequence in enumerate(sequences, start=1):
+        prefix = member_prefix(member, members)
+        pooled = _pool(config, sequence, mask, prefix)
+        pooled = keras.layers.Dropout(config.dropout, name=prefix + "pooled_dropout")(pooled)
+        name = output_name if members == 1 else MEMBER_OUTPUT.format(member)
+        outputs.append(keras.layers.Dense(num_classes, activation=_activation(config), name=name)(pooled))
+    return outputs[0] if members == 1 else keras.layers.Average(name=output_name)(outputs)
+
+
+def _rnn(config, index, return_sequences, input_block):
+    """The ``index``-th recurrent layer: ``members * units`` units, block-diagonal when members > 1.
+
+    Args:
+        input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
+    """
+    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
+    settings = {}
+    if config.members > 1:
+        kernel = dict(members=config.members, row_block=input_block, column_block=config.units)
+        square = dict(members=config.members, row_block=config.units, column_block=config.units)
+        settings = dict(
+            kernel_initializer=MemberBlockInitializer(**kernel, base="glorot_uniform"),
+            kernel_constraint=MemberBlocks(**kernel),
+            recurrent_initializer=MemberBlockInitializer(**square, base="orthogonal"),
+            recurrent_constraint=MemberBlocks(**square),
+            bias_constraint=MemberBlocks(config.members, None, config.units),
+        )
+    return recurrent(
+        config.members * config.units, return_sequences=return_sequences, name=f"{config.encoder}_{index}", **settings
+    )
 
 
 def _activation(config):

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, member_prefix
 
 
@@ -194,24 +195,26 @@ def _per_output(dataset, outputs, class_weight):
 
 
 def _branch_weights(model, branch):
-    """The variables that only ``branch`` uses: the n-gram weights for the n-gram branch, a member's
-    own layers' for a member, and all but the n-gram weights for a lone recurrent branch (which
-    exists only beside an n-gram branch)."""
+    """The weights that only ``branch`` uses, as [(variable, mask or None)]: the n-gram weights for the
+    n-gram branch; a member's own layers' and its blocks of the shared RNN layers for a member
+    (``textlstm.members``); all but the n-gram weights for a lone recurrent branch (which exists only
+    beside an n-gram branch)."""
     if branch == BRANCHES["ngram"]:
-        return list(model.get_layer(NGRAM_WEIGHTS).weights)
+        return [(variable, None) for variable in model.get_layer(NGRAM_WEIGHTS).weights]
     members = member_outputs(model)
     if branch in members:
-        prefix = member_prefix(members.index(branch) + 1, len(members))
-        return [variable for layer in model.layers if layer.name.startswith(prefix) for variable in layer.weights]
+        member = members.index(branch)
+        return member_weights(model, member_prefix(member + 1, len(members)), member)
     ngram_ids = {id(variable) for variable in model.get_layer(NGRAM_WEIGHTS).weights}
-    return [variable for variable in model.weights if id(variable) not in ngram_ids]
+    return [(variable, None) for variable in model.weights if id(variable) not in ngram_ids]
 
 
 class BranchEarlyStopping(keras.callbacks.Callback):
     """Early stopping for branches that share no weights: each keeps the weights of its own best epoch.
 
     Args:
-        branches: {branch output name: the variables only that branch uses}.
+        branches: {branch output name: [(variable, mask)]}, the weights only that branch uses: the
+            whole variable when ``mask`` is None, else where the bool array ``mask`` is True.
         metric: "macro_f1" (higher is better) or "loss" (lower), read as ``val_<branch>_<metric>``.
         patience: epochs without improvement after which a branch is done; training stops when all are.
     """
@@ -226,18 +229,18 @@ class BranchEarlyStopping(keras.callbacks.Callback):
         self.best_weights = {}
 
     def on_epoch_end(self, epoch, logs=None):
-        for name, variables in self.branches.items():
+        for name, weights in self.branches.items():
             value = float(logs[f"val_{name}_{self.metric}"])
             if name not in self.best or (value > self.best[name] if self.metric == "macro_f1" else value < self.best[name]):
                 self.best[name], self.best_epochs[name] = value, epoch
-                self.best_weights[name] = [np.array(variable) for variable in variables]
+                self.best_weights[name] = [np.array(variable) for variable, _ in weights]
         if all(epoch - best >= self.patience for best in self.best_epochs.values()):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        for name, variables in self.branches.items():
-            for variable, value in zip(variables, self.best_weights[name]):
-                variable.assign(value)
+        for name, weights in self.branches.items():
+            for (variable, mask), best in zip(weights, self.best_weights[name]):
+                variable.assign(best if mask is None else np.where(mask, best, np.array(variable)))
 
 
 def predict_dataset(model, dataset):
