@@ -61,7 +61,8 @@ class Config:
     max_length_cap: int = _field(256, "Upper bound for the automatic --max-length.")
     # Model.
     embedding_dim: int = _field(
-        128, "Size of each token's embedding vector (features per time step); set by --embeddings when given."
+        32,
+        "Size of each token's embedding vector (features per time step), per member; set by --embeddings when given.",
     )
     embeddings: typing.Optional[str] = _field(
         None,
@@ -72,13 +73,14 @@ class Config:
     train_embeddings: bool = _field(True, "Fine-tune the embeddings; --no-train-embeddings keeps pretrained ones frozen.")
     encoder: Encoder = _field("lstm", "Recurrent layer type.")
     num_layers: int = _field(1, "Number of stacked recurrent layers.")
-    units: int = _field(64, "Hidden size of each recurrent layer (per direction).")
+    units: int = _field(16, "Hidden size of each recurrent layer (per direction), per member.")
     bidirectional: bool = _field(True, "Run each recurrent layer forwards and backwards and concatenate.")
     members: int = _field(
-        1,
+        3,
         "Recurrent members: embedding -> RNN -> pooling -> dense stacks, each with its own random start, "
         "trained side by side and each early-stopped on its own; the recurrent branch averages their "
-        "probabilities (an ensemble inside one model).",
+        "probabilities (an ensemble inside one model). They share each RNN layer as block-diagonal "
+        "weights, so all run in one loop over time.",
     )
     dropout: float = _field(0.3, "Dropout rate on embeddings, between recurrent layers and before the output.")
     pooling: Pooling = _field(
