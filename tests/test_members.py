@@ -43,6 +43,16 @@ def test_initializer_gives_each_member_its_own_orthogonal_block_and_zeros_betwee
     assert restored.get_config() == initializer.get_config()
 
 
+def test_same_seed_same_member_blocks():
+    starts = []
+    for _ in range(2):
+        keras.utils.set_random_seed(5)
+        model = build_model(Config(members=2, embedding_dim=3, units=2, ngrams=1), vocabulary_size=13, num_classes=2)
+        starts.append([np.asarray(weight) for weight in model.weights])
+    for first, second in zip(*starts):
+        np.testing.assert_array_equal(first, second)
+
+
 def test_member_split_by_hand_and_round_trip():
     # Bidirectional, 2 members of 1 unit: [forward m1, forward m2, backward m1, backward m2].
     split = MemberSplit(members=2, directions=2)

@@ -72,6 +72,8 @@ class MemberBlockInitializer(keras.initializers.Initializer):
         members, row_block, column_block: as ``MemberBlocks``.
         base: a Keras initializer (name, config or unseeded instance) for one member's block; a
             fresh one draws each member's block, as an unseeded Keras initializer repeats its values.
+
+    Weight shape: (rows, columns), a kernel.
     """
 
     def __init__(self, members, row_block, column_block, base):
@@ -82,10 +84,7 @@ class MemberBlockInitializer(keras.initializers.Initializer):
         value = np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype or "float32"))
         for member in range(self.blocks.members):
             owned = self.blocks.owned(shape, member)
-            if owned.ndim == 1:
-                block_shape = (int(owned.sum()),)
-            else:
-                block_shape = (int(owned.any(axis=1).sum()), int(owned.any(axis=0).sum()))
+            block_shape = (int(owned.any(axis=1).sum()), int(owned.any(axis=0).sum()))
             block = keras.initializers.get(self.base)(block_shape, dtype=dtype)
             value[owned] = ops.convert_to_numpy(block).reshape(-1)
         return ops.convert_to_tensor(value, dtype=dtype)
