@@ -46,6 +46,7 @@ from textlstm.report import training_report  # noqa: E402
 from textlstm.splits import overlap  # noqa: E402
 from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
+from textlstm.training import branch_mix_text  # noqa: E402
 from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
 
 
@@ -340,6 +341,9 @@ def _echo_outcome(classifier, dev_path, quiet):
         f"Validation: {validation}; best epoch {classifier.history_['best_epoch']} "
         f"of {len(classifier.history_['loss'])} (early stopping on {config.early_stopping})"
     )
+    mix = branch_mix_text(classifier.history_)
+    if mix:
+        click.echo(f"Output: {mix}")
 
 
 @main.command()

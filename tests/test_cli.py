@@ -52,7 +52,9 @@ def test_train_writes_the_export_and_prints_metrics(trained):
     assert "macro-F1   1.0000" in result.output
     assert f"textlstm predict {output} 'the cat sat on the mat'" in result.output
     history = json.loads((output / "history.json").read_text())
-    assert {"loss", "val_loss", "val_macro_f1", "best_epoch"} <= set(history)
+    assert {"loss", "val_loss", "val_macro_f1", "best_epoch", "recurrent_weight"} <= set(history)
+    weight = history["recurrent_weight"]
+    assert f"Output: {weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch" in result.output
 
 
 def test_evaluate(trained, workspace, tmp_path):
@@ -283,7 +285,8 @@ def test_tune_needs_a_positive_budget(workspace, tmp_path):
 def test_describe_a_configuration_and_an_export(trained):
     result = run("describe", "--units", "8", "--embedding-dim", "4", "--vocabulary-size", "50", "--classes", "3")
     assert result.exit_code == 0, result.output
-    assert "2·4·8·(4+8+1)" in result.output and "equal to Keras's count" in result.output
+    # The default three members share the layer: 2 directions x 3 members x 4 gates x 8 units x (4 + 8 + 1).
+    assert "2·3·4·8·(4+8+1)" in result.output and "equal to Keras's count less the" in result.output
     _, output = trained
     result = run("describe", output, "--time-major")
     assert result.exit_code == 0, result.output

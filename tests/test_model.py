@@ -34,13 +34,15 @@ def test_padding_changes_nothing(encoder, pooling):
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
 
 
-def test_output_averages_the_recurrent_and_ngram_branches():
+def test_output_mixes_the_recurrent_and_ngram_branches():
     model = small_model()
     weights = model.get_layer("ngram_weights")
     weights.embeddings.assign(np.random.default_rng(0).normal(size=weights.embeddings.shape))
     branches = keras.Model(model.input, [model.get_layer(name).output for name in BRANCHES.values()])
     recurrent, ngram = (output.numpy() for output in branches(IDS))
-    np.testing.assert_allclose(model(IDS), (recurrent + ngram) / 2, atol=1e-6)
+    np.testing.assert_allclose(model(IDS), (recurrent + ngram) / 2, atol=1e-6)  # 0.5 until training chooses
+    model.get_layer("probabilities").recurrent_weight.assign(0.3)
+    np.testing.assert_allclose(model(IDS), 0.3 * recurrent + 0.7 * ngram, atol=1e-6)
     np.testing.assert_allclose(ngram, numpy_ngram_branch(IDS, weights.embeddings.numpy(), 12, 20), atol=1e-5)
 
 

@@ -31,6 +31,8 @@ def test_report_has_curves_matrix_table_config_and_data(page, fitted):
     assert '<table class="confusion">' in page and '<table class="per-class">' in page
     assert '<table class="config">' in page and "train: 12 texts" in page
     assert f"{fitted.validation_report_['accuracy']:.4f}" in page
+    weight = fitted.history_["recurrent_weight"]
+    assert f"output {weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch" in page
 
 
 def test_mistakes_come_most_confident_first_with_highlights(page):

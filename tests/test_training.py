@@ -8,9 +8,17 @@ import tensorflow as tf
 from conftest import FAST, LABELS, TEXTS
 from textlstm import TextClassifier
 from textlstm.config import Config
-from textlstm.model import build_model
 from textlstm.members import MemberBlocks
-from textlstm.training import BranchEarlyStopping, _branch_weights, balanced_class_weight, branch_names, make_dataset
+from textlstm.model import build_model
+from textlstm.training import (
+    MIX_WEIGHTS,
+    BranchEarlyStopping,
+    _branch_weights,
+    balanced_class_weight,
+    branch_names,
+    choose_branch_mix,
+    make_dataset,
+)
 
 
 def test_balanced_class_weight_by_hand():
@@ -107,6 +115,42 @@ def test_branch_early_stopping_restores_only_the_masked_part_a_branch_owns():
     np.testing.assert_array_equal(shared.numpy(), [1.0, 2.0])
 
 
+def _branch_model(ngram_weight):
+    """Two classes; the recurrent branch says 0.5/0.5 to every text, and the n-gram branch gives
+    token 2 to class 0 and token 3 to class 1 with logits of +-20 * ngram_weight."""
+    model = build_model(Config(embedding_dim=4, units=3, members=1, ngram_buckets=7), vocabulary_size=10, num_classes=2)
+    dense = model.get_layer("recurrent_probabilities")
+    dense.set_weights([np.zeros_like(weight) for weight in dense.get_weights()])
+    table = np.zeros(model.get_layer("ngram_weights").embeddings.shape, "float32")
+    table[2], table[3] = [ngram_weight, -ngram_weight], [-ngram_weight, ngram_weight]
+    model.get_layer("ngram_weights").embeddings.assign(table)
+    return model
+
+
+def _validation(ids, classes):
+    return tf.data.Dataset.from_tensor_slices((np.array(ids, "int64"), np.eye(2, dtype="float32")[classes])).batch(2)
+
+
+def test_branch_mix_takes_the_weight_with_the_lowest_validation_loss():
+    model = _branch_model(1.0)
+    assert choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True) == 0.0  # the n-gram branch alone
+    assert float(model.get_layer("probabilities").recurrent_weight.numpy()) == 0.0
+    # Texts the n-gram branch gets wrong: the uniform recurrent branch loses less.
+    assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True) == 1.0
+
+
+def test_branch_mix_of_equal_losses_stays_at_one_half():
+    model = _branch_model(0.0)  # both branches uniform: every mix has the same loss
+    assert choose_branch_mix(model, _validation([[2], [3]], [0, 1]), single=True) == 0.5
+
+
+def test_a_fit_chooses_and_records_the_branch_mix():
+    classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, verbose=0)
+    weight = classifier.history_["recurrent_weight"]
+    assert weight in MIX_WEIGHTS
+    assert float(classifier.model_.get_layer("probabilities").recurrent_weight.numpy()) == pytest.approx(weight)
+
+
 def test_history_of_a_two_branch_model_names_the_output_metrics_plainly():
     classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, verbose=0)
     history = classifier.history_
@@ -129,7 +173,8 @@ def test_each_member_and_the_ngram_branch_own_disjoint_weights_covering_the_mode
     members = ["member1_probabilities", "member2_probabilities", "member3_probabilities"]
     assert branches == members + (["ngram_probabilities"] if ngrams == 2 else [])
     # Count, per weight, the branches that own it: one each, except the weights between two members'
-    # blocks of a shared RNN layer, which no branch owns as they are held at zero.
+    # blocks of a shared RNN layer, which no branch owns as they are held at zero, and the mix of the
+    # two branches, chosen after training.
     owners = {id(variable): np.zeros(variable.shape, int) for variable in model.weights}
     for name in branches:
         weights = _branch_weights(model, name)
@@ -139,6 +184,8 @@ def test_each_member_and_the_ngram_branch_own_disjoint_weights_covering_the_mode
     for variable in model.weights:
         blocks = variable.constraint
         expected = blocks.kept(tuple(variable.shape)) if isinstance(blocks, MemberBlocks) else 1
+        if variable.path == "probabilities/recurrent_weight":
+            expected = 0
         np.testing.assert_array_equal(owners[id(variable)], np.broadcast_to(expected, variable.shape), err_msg=variable.path)
     shared = model.get_layer("bidirectional_lstm_1").forward_layer.cell.recurrent_kernel
     assert owners[id(shared)].sum() == 3 * 3 * 4 * 3  # members x (units x 4 gates) x units

@@ -12,7 +12,7 @@ import dataclasses
 
 import keras
 
-from textlstm.layers import AttentionPooling
+from textlstm.layers import AttentionPooling, BranchMix
 from textlstm.members import MemberBlocks
 from textlstm.model import member_outputs, member_prefix
 
@@ -72,7 +72,7 @@ def parameter_formula(layer):
     LSTM 4·u·(in+u+1) (four gates, each with input weights, recurrent weights and a bias); GRU
     3·u·(in+u+2) with Keras's ``reset_after=True`` (two biases per gate), 3·u·(in+u+1) without;
     ×2 for a Bidirectional layer; ×M for an RNN layer shared by M members, with ``u`` and ``in`` per
-    member; Embedding V·d; Dense in·out+out; additive attention f·a+a+a.
+    member; Embedding V·d; Dense in·out+out; additive attention f·a+a+a; the branch mix 1.
     """
     if isinstance(layer, keras.layers.Bidirectional):
         formula, value = _recurrent_formula(layer.forward_layer)
@@ -88,6 +88,8 @@ def parameter_formula(layer):
     if isinstance(layer, AttentionPooling):
         features, units = layer.kernel.shape
         return f"{features}·{units}+{units}+{units}", features * units + 2 * units
+    if isinstance(layer, BranchMix):
+        return "1 (the branches' mix, chosen after training)", 1
     if layer.weights:
         raise ValueError(f"no parameter formula for layer {layer.name!r} ({type(layer).__name__})")
     return "0", 0

@@ -129,3 +129,24 @@ class HashedNgrams(keras.layers.Layer):
         config = super().get_config()
         config.update(order=self.order, buckets=self.buckets)
         return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class BranchMix(keras.layers.Layer):
+    """``w * recurrent + (1 - w) * ngram``: the two branches' probabilities, mixed by a weight that
+    is not trained by gradient descent but chosen on validation data after training (0.5 until then).
+
+    Input shapes: [(batch, classes), (batch, classes)]. Output shape: (batch, classes).
+    """
+
+    def build(self, input_shape):
+        self.recurrent_weight = self.add_weight(
+            name="recurrent_weight", shape=(), initializer=keras.initializers.Constant(0.5), trainable=False
+        )
+
+    def call(self, inputs):
+        recurrent, ngram = inputs
+        return self.recurrent_weight * recurrent + (1.0 - self.recurrent_weight) * ngram
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

@@ -16,24 +16,27 @@ The members share each RNN layer as block-diagonal weights, one loop over time f
     -> RNN of M*units per direction           (batch, time, directions*M*units), member blocks only
     -> split per member                       M x (batch, time, directions*units)
 
-With ``ngrams > 1`` (the default) the output is the mean of that and an n-gram branch:
+With ``ngrams > 1`` (the default) the output mixes that with an n-gram branch:
 
     token_ids and their hashed 2..N-grams     (batch, time + grams), 0 = padding
     -> one weight per class each, summed / sqrt(count)         (batch, classes)
     -> softmax or sigmoid                                      (batch, classes)   n-gram branch
+    w * recurrent + (1 - w) * ngram                            (batch, classes)   BranchMix
+
+``w`` is 0.5 until training chooses it on the validation data (``training.choose_branch_mix``).
 """
 
 import re
 
 import keras
 
-from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D
+from textlstm.layers import AttentionPooling, BranchMix, HashedNgrams, MaskedGlobalMaxPooling1D
 from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
 from textlstm.text import TextTokenizer
 
 ATTENTION_LAYER = "attention_pooling"
 OUTPUT = "probabilities"
-# With ngrams > 1 the model averages two branches' probabilities; training fits and stops each on its own.
+# With ngrams > 1 the model mixes two branches' probabilities; training fits and stops each on its own.
 BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilities"}
 NGRAM_WEIGHTS = "ngram_weights"
 # With members > 1 each recurrent member has its own output, and the recurrent branch is their mean.
@@ -57,7 +60,7 @@ def build_model(config, vocabulary_size, num_classes):
         return keras.Model(token_ids, recurrent, name="textlstm")
     ngram_logits = _ngram_logits(config, token_ids, vocabulary_size, num_classes)
     ngram = keras.layers.Activation(_activation(config), name=BRANCHES["ngram"])(ngram_logits)
-    probabilities = keras.layers.Average(name=OUTPUT)([recurrent, ngram])
+    probabilities = BranchMix(name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
 
 

@@ -10,6 +10,7 @@ import html
 import numpy as np
 
 from textlstm.explain import explain, token_spans
+from textlstm.training import branch_mix_text
 
 WORST = 10
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -35,7 +36,9 @@ def training_report(classifier, data_summary=None, title="textlstm training repo
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Validation: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} on "
-        f"{report['examples']} texts; best epochs {html.escape(_best_epochs(history))}.</p>",
+        f"{report['examples']} texts; best epochs {html.escape(_best_epochs(history))}"
+        + (f"; output {html.escape(branch_mix_text(history))}" if branch_mix_text(history) else "")
+        + ".</p>",
         "<h2>Learning curves</h2>",
         '<div class="charts">',
         line_chart("loss", {name: history[name] for name in _names(history, "loss")}, _best(history)),

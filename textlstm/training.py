@@ -10,6 +10,10 @@ from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, member_prefix
 
 
+# The recurrent branch's weights in the output that choose_branch_mix tries.
+MIX_WEIGHTS = tuple(step / 10 for step in range(11))
+
+
 def set_seed(seed):
     """Seed Python, NumPy, TensorFlow and Keras: on CPU, the same seed gives the same metrics."""
     keras.utils.set_random_seed(seed)
@@ -156,7 +160,39 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     result = _plain(history.history)
     result["best_epochs"] = {name: epoch + 1 for name, epoch in stopping.best_epochs.items()}
     result["best_epoch"] = max(epoch for name, epoch in result["best_epochs"].items() if name != BRANCHES["ngram"])
+    if BRANCHES["ngram"] in branches:
+        result["recurrent_weight"] = choose_branch_mix(model, validation, single)
     return result
+
+
+def choose_branch_mix(model, validation, single):
+    """Set how much of the output is the recurrent branch, after training, from the validation data.
+
+    The output is ``w * recurrent + (1 - w) * ngram`` (``BranchMix``; 0.5 while training, which
+    trains each branch on its own loss). ``w`` becomes the one of 0, 0.1, ..., 1 whose mix has the
+    lowest validation cross-entropy; of equal losses, the one nearest 0.5.
+
+    Args:
+        model: a two-branch model from ``build_model``.
+        validation: tf.data.Dataset of (ids (batch, time), targets (batch, classes)).
+        single: single-label (categorical cross-entropy) or multi-label (binary).
+
+    Returns:
+        ``w``, a float.
+    """
+    view = keras.Model(model.input, [model.get_layer(BRANCHES["recurrent"]).output, model.get_layer(BRANCHES["ngram"]).output])
+    targets, recurrent, ngram = [], [], []
+    for ids, batch_targets in validation:
+        batch_recurrent, batch_ngram = view.predict_on_batch(ids)
+        targets.append(batch_targets.numpy())
+        recurrent.append(np.asarray(batch_recurrent))
+        ngram.append(np.asarray(batch_ngram))
+    targets, recurrent, ngram = (np.concatenate(parts) for parts in (targets, recurrent, ngram))
+    loss = _loss(single)
+    losses = [float(loss(targets, weight * recurrent + (1 - weight) * ngram)) for weight in MIX_WEIGHTS]
+    best = min(range(len(MIX_WEIGHTS)), key=lambda index: (round(losses[index], 6), abs(MIX_WEIGHTS[index] - 0.5)))
+    model.get_layer(OUTPUT).recurrent_weight.assign(MIX_WEIGHTS[best])
+    return MIX_WEIGHTS[best]
 
 
 def _early_stopping(config):
@@ -241,6 +277,14 @@ class BranchEarlyStopping(keras.callbacks.Callback):
         for name, weights in self.branches.items():
             for (variable, mask), best in zip(weights, self.best_weights[name]):
                 variable.assign(best if mask is None else np.where(mask, best, np.array(variable)))
+
+
+def branch_mix_text(history):
+    """How the output mixes the two branches, from a history of ``fit``; None with one branch."""
+    if "recurrent_weight" not in history:
+        return None
+    weight = history["recurrent_weight"]
+    return f"{weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch (the mix with the lowest validation loss)"
 
 
 def predict_dataset(model, dataset):
