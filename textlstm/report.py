@@ -33,11 +33,12 @@ def training_report(classifier, data_summary=None, title="textlstm training repo
     """
     report = classifier.validation_report_
     history = classifier.history_
+    mix = branch_mix_text(history)
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Validation: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} on "
         f"{report['examples']} texts; best epochs {html.escape(_best_epochs(history))}"
-        + (f"; output {html.escape(branch_mix_text(history))}" if branch_mix_text(history) else "")
+        + (f"; output {html.escape(mix)}" if mix else "")
         + ".</p>",
         "<h2>Learning curves</h2>",
         '<div class="charts">',
