@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import FAST, LABELS, TEXTS
-from textlstm import TextClassifier
+from textlstm import TextClassifier, training
 from textlstm.config import Config
 from textlstm.members import MemberBlocks
 from textlstm.model import build_model
@@ -15,6 +15,7 @@ from textlstm.training import (
     BranchEarlyStopping,
     _branch_weights,
     balanced_class_weight,
+    branch_mix_text,
     branch_names,
     choose_branch_mix,
     make_dataset,
@@ -133,22 +134,36 @@ def _validation(ids, classes):
 
 def test_branch_mix_takes_the_weight_with_the_lowest_validation_loss():
     model = _branch_model(1.0)
-    assert choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True) == 0.0  # the n-gram branch alone
+    chosen = choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True, min_texts=1)
+    assert chosen == (0.0, 3)  # the n-gram branch alone
     assert float(model.get_layer("probabilities").recurrent_weight.numpy()) == 0.0
     # Texts the n-gram branch gets wrong: the uniform recurrent branch loses less.
-    assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True) == 1.0
+    assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=1) == (1.0, 2)
+
+
+def test_branch_mix_stays_at_one_half_on_too_few_validation_texts():
+    model = _branch_model(1.0)
+    assert choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True, min_texts=4) == (0.5, 3)
+    assert float(model.get_layer("probabilities").recurrent_weight.numpy()) == 0.5
 
 
 def test_branch_mix_of_equal_losses_stays_at_one_half():
     model = _branch_model(0.0)  # both branches uniform: every mix has the same loss
-    assert choose_branch_mix(model, _validation([[2], [3]], [0, 1]), single=True) == 0.5
+    assert choose_branch_mix(model, _validation([[2], [3]], [0, 1]), single=True, min_texts=1) == (0.5, 2)
 
 
-def test_a_fit_chooses_and_records_the_branch_mix():
-    classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, verbose=0)
+def test_a_fit_records_the_branch_mix(monkeypatch):
+    classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    assert (classifier.history_["recurrent_weight"], classifier.history_["mix_validation_texts"]) == (0.5, len(TEXTS))
+    assert branch_mix_text(classifier.history_) == (
+        f"0.5 x recurrent + 0.5 x n-gram branch (kept: {len(TEXTS)} validation texts, fewer than 200 to choose the mix on)"
+    )
+    monkeypatch.setattr(training, "MIX_MIN_TEXTS", 1)
+    classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
     weight = classifier.history_["recurrent_weight"]
     assert weight in MIX_WEIGHTS
     assert float(classifier.model_.get_layer("probabilities").recurrent_weight.numpy()) == pytest.approx(weight)
+    assert branch_mix_text(classifier.history_).endswith(f"(the mix with the lowest loss on {len(TEXTS)} validation texts)")
 
 
 def test_history_of_a_two_branch_model_names_the_output_metrics_plainly():

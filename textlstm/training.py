@@ -10,8 +10,10 @@ from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, member_prefix
 
 
-# The recurrent branch's weights in the output that choose_branch_mix tries.
+# The recurrent branch's weights in the output that choose_branch_mix tries, and the fewest
+# validation texts it chooses on.
 MIX_WEIGHTS = tuple(step / 10 for step in range(11))
+MIX_MIN_TEXTS = 200
 
 
 def set_seed(seed):
@@ -161,16 +163,18 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     result["best_epochs"] = {name: epoch + 1 for name, epoch in stopping.best_epochs.items()}
     result["best_epoch"] = max(epoch for name, epoch in result["best_epochs"].items() if name != BRANCHES["ngram"])
     if BRANCHES["ngram"] in branches:
-        result["recurrent_weight"] = choose_branch_mix(model, validation, single)
+        result["recurrent_weight"], result["mix_validation_texts"] = choose_branch_mix(model, validation, single)
     return result
 
 
-def choose_branch_mix(model, validation, single):
+def choose_branch_mix(model, validation, single, min_texts=None):
     """Set how much of the output is the recurrent branch, after training, from the validation data.
 
     The output is ``w * recurrent + (1 - w) * ngram`` (``BranchMix``; 0.5 while training, which
     trains each branch on its own loss). ``w`` becomes the one of 0, 0.1, ..., 1 whose mix has the
-    lowest validation cross-entropy; of equal losses, the one nearest 0.5.
+    lowest validation cross-entropy; of equal losses, the one nearest 0.5. With fewer than
+    ``min_texts`` validation texts (default ``MIX_MIN_TEXTS``) it stays 0.5: a choice on a handful
+    of texts follows their noise.
 
     Args:
         model: a two-branch model from ``build_model``.
@@ -178,7 +182,7 @@ def choose_branch_mix(model, validation, single):
         single: single-label (categorical cross-entropy) or multi-label (binary).
 
     Returns:
-        ``w``, a float.
+        (``w``, the number of validation texts).
     """
     view = keras.Model(model.input, [model.get_layer(BRANCHES["recurrent"]).output, model.get_layer(BRANCHES["ngram"]).output])
     targets, recurrent, ngram = [], [], []
@@ -188,11 +192,14 @@ def choose_branch_mix(model, validation, single):
         recurrent.append(np.asarray(batch_recurrent))
         ngram.append(np.asarray(batch_ngram))
     targets, recurrent, ngram = (np.concatenate(parts) for parts in (targets, recurrent, ngram))
-    loss = _loss(single)
-    losses = [float(loss(targets, weight * recurrent + (1 - weight) * ngram)) for weight in MIX_WEIGHTS]
-    best = min(range(len(MIX_WEIGHTS)), key=lambda index: (round(losses[index], 6), abs(MIX_WEIGHTS[index] - 0.5)))
-    model.get_layer(OUTPUT).recurrent_weight.assign(MIX_WEIGHTS[best])
-    return MIX_WEIGHTS[best]
+    weight = 0.5
+    if len(targets) >= (MIX_MIN_TEXTS if min_texts is None else min_texts):
+        loss = _loss(single)
+        losses = [float(loss(targets, share * recurrent + (1 - share) * ngram)) for share in MIX_WEIGHTS]
+        best = min(range(len(MIX_WEIGHTS)), key=lambda index: (round(losses[index], 6), abs(MIX_WEIGHTS[index] - 0.5)))
+        weight = MIX_WEIGHTS[best]
+    model.get_layer(OUTPUT).recurrent_weight.assign(weight)
+    return weight, len(targets)
 
 
 def _early_stopping(config):
@@ -283,8 +290,11 @@ def branch_mix_text(history):
     """How the output mixes the two branches, from a history of ``fit``; None with one branch."""
     if "recurrent_weight" not in history:
         return None
-    weight = history["recurrent_weight"]
-    return f"{weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch (the mix with the lowest validation loss)"
+    weight, texts = history["recurrent_weight"], history["mix_validation_texts"]
+    mix = f"{weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch"
+    if texts < MIX_MIN_TEXTS:
+        return f"{mix} (kept: {texts} validation texts, fewer than {MIX_MIN_TEXTS} to choose the mix on)"
+    return f"{mix} (the mix with the lowest loss on {texts} validation texts)"
 
 
 def predict_dataset(model, dataset):
