@@ -55,6 +55,9 @@ def main():
     parser.add_argument("--steps", type=int, default=100, help="timed training steps per model, length and round")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds, the models taking turns; the median is shown")
     args = parser.parse_args()
+    for option, values in (("--lengths", args.lengths), ("--steps", [args.steps]), ("--rounds", [args.rounds])):
+        if min(values) < 1:
+            parser.error(f"{option}: expected integers >= 1, got {min(values)}")
     small = dict(embedding_dim=32, units=16)
     builders = {
         "members 3 x 32/16": lambda: build_model(Config(members=3, **small), VOCABULARY, CLASSES),
