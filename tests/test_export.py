@@ -146,3 +146,12 @@ def test_members_model_exports_the_same_predictions_and_mean_attention(tmp_path)
     np.testing.assert_allclose(again.predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-6)
     attention = textlstm.explain(tmp_path / "m", PROBE[:2])
     assert all(item.method == "attention" and abs(sum(item.weights) - 1.0) < 1e-5 for item in attention)
+
+
+def test_export_keeps_the_chosen_branch_mix(tmp_path):
+    classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, verbose=0)
+    classifier.model_.get_layer("probabilities").recurrent_weight.assign(0.2)  # as if chosen on validation
+    classifier.export(tmp_path / "m")
+    np.testing.assert_allclose(textlstm.load(tmp_path / "m").predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-5)
+    again = TextClassifier.from_keras(tmp_path / "m" / "model.keras")
+    assert float(again.model_.get_layer("probabilities").recurrent_weight.numpy()) == pytest.approx(0.2)

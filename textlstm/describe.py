@@ -14,7 +14,7 @@ import keras
 
 from textlstm.layers import AttentionPooling, BranchMix
 from textlstm.members import MemberBlocks
-from textlstm.model import member_outputs, member_prefix
+from textlstm.model import MEMBER_SPLIT, member_outputs, member_prefix
 
 POOLING_LAYERS = ("max_pooling", "mean_pooling", "attention_pooling")
 
@@ -163,7 +163,7 @@ def _pooling(model, time_major):
     read = f"{last.name}, {_shape(last, time_major)}"
     each = ""
     if members > 1:
-        share = _written(model.get_layer("member_split").output[0].shape, "", time_major)
+        share = _written(model.get_layer(MEMBER_SPLIT).output[0].shape, "", time_major)
         read = f"member 1's share, {share}, of {read}"
         each = f" (the same in each of the {members} members)"
     for name in POOLING_LAYERS:

@@ -41,6 +41,8 @@ BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilitie
 NGRAM_WEIGHTS = "ngram_weights"
 # With members > 1 each recurrent member has its own output, and the recurrent branch is their mean.
 MEMBER_OUTPUT = "member{}_probabilities"
+# The layer that cuts the shared RNN layer's output into the members' shares.
+MEMBER_SPLIT = "member_split"
 
 
 def build_model(config, vocabulary_size, num_classes):
@@ -97,7 +99,7 @@ def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_nam
         x = layer(x, mask=mask)  # (batch, time, directions * members * units), or (batch, ...) when last
         if not is_last:
             x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}")(x)
-    sequences = [x] if members == 1 else MemberSplit(members, 2 if config.bidirectional else 1, name="member_split")(x)
+    sequences = [x] if members == 1 else MemberSplit(members, 2 if config.bidirectional else 1, name=MEMBER_SPLIT)(x)
     outputs = []
     for member, sequence in enumerate(sequences, start=1):
         prefix = member_prefix(member, members)

@@ -119,7 +119,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     Returns:
         History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; of the recurrent
         branch when there are branches, the latest of its members') and ``best_epochs`` ({branch
-        output: 1-based epoch}).
+        output: 1-based epoch}); with an n-gram branch also ``recurrent_weight`` and
+        ``mix_validation_texts``, from ``choose_branch_mix``.
     """
     branches = branch_names(model)
     if not branches:
@@ -184,14 +185,10 @@ def choose_branch_mix(model, validation, single, min_texts=None):
     Returns:
         (``w``, the number of validation texts).
     """
-    view = keras.Model(model.input, [model.get_layer(BRANCHES["recurrent"]).output, model.get_layer(BRANCHES["ngram"]).output])
-    targets, recurrent, ngram = [], [], []
-    for ids, batch_targets in validation:
-        batch_recurrent, batch_ngram = view.predict_on_batch(ids)
-        targets.append(batch_targets.numpy())
-        recurrent.append(np.asarray(batch_recurrent))
-        ngram.append(np.asarray(batch_ngram))
-    targets, recurrent, ngram = (np.concatenate(parts) for parts in (targets, recurrent, ngram))
+    branches = [model.get_layer(BRANCHES[name]).output for name in ("recurrent", "ngram")]
+    view = keras.Model(model.input, keras.ops.stack(branches, axis=1))  # (batch, 2, classes)
+    targets, both = predict_dataset(view, validation)
+    recurrent, ngram = both[:, 0], both[:, 1]
     weight = 0.5
     if len(targets) >= (MIX_MIN_TEXTS if min_texts is None else min_texts):
         loss = _loss(single)
