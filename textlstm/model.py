@@ -30,6 +30,7 @@ import re
 
 import keras
 
+from textlstm.fused_lstm import FusedLSTM
 from textlstm.layers import AttentionPooling, BranchMix, HashedNgrams, MaskedGlobalMaxPooling1D
 from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
 from textlstm.text import TextTokenizer
@@ -116,7 +117,7 @@ def _rnn(config, index, return_sequences, input_block):
     Args:
         input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
     """
-    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.encoder]
+    recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[config.encoder]
     settings = {}
     if config.members > 1:
         kernel = dict(members=config.members, row_block=input_block, column_block=config.units)
