@@ -11,7 +11,9 @@ n-gram branch is off). They differ in the pipeline around the model:
 - recipe: TextVectorization in tf.data, every text padded to one length (95th percentile of the
   training lengths), shuffled batches; the SavedModel wraps the vectorizer and the model.
 - textlstm: ``TextClassifier(ngrams=1, members=1, pooling="last", ...)``: in-graph tokenizer, batches from
-  length-sorted windows padded only to their own longest text; its own export.
+  length-sorted windows padded only to their own longest text; its own export. Its LSTM runs
+  batches of at most 32 texts (single-text serving, not these training batches of 64) through
+  TensorFlow's fused BlockLSTM kernel (``textlstm.fused_lstm``).
 
 Each (data, system, seed) runs in a child process, which reports its peak RSS. Training examples/s
 is (training texts x epochs run) / fit seconds, validation included. Serving speed goes through the
