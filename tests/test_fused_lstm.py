@@ -76,8 +76,24 @@ def test_the_fused_kernel_runs_up_to_its_batch_limit_and_the_keras_loop_above():
         np.testing.assert_allclose(fused(inputs), plain(inputs), atol=1e-6)
 
 
+def graph_ops(layer, training):
+    graph = tf.function(lambda x: layer(x, training=training)).get_concrete_function(tf.TensorSpec([None, None, 2]))
+    definition = graph.graph.as_graph_def()
+    return {node.op for node in definition.node} | {node.op for f in definition.library.function for node in f.node_def}
+
+
+def test_models_that_train_above_the_limit_train_on_the_keras_loop_alone():
+    layer = FusedLSTM(3, fused_training=False)
+    assert "BlockLSTM" not in graph_ops(layer, training=True)
+    assert "BlockLSTM" in graph_ops(layer, training=False)
+    assert "BlockLSTM" in graph_ops(FusedLSTM(3), training=True)
+    for batch_size, fused in ((FUSED_MAX_BATCH, True), (FUSED_MAX_BATCH + 1, False), (None, True)):
+        model = build_model(Config(members=1, batch_size=batch_size), vocabulary_size=30, num_classes=2)
+        assert model.get_layer("bidirectional_lstm_1").forward_layer.fused_training is fused
+
+
 def test_fused_lstm_round_trips_through_its_config_and_model_file(tmp_path):
-    layer = FusedLSTM(3, return_sequences=True, name="encoder")
+    layer = FusedLSTM(3, return_sequences=True, fused_training=False, name="encoder")
     clone = FusedLSTM.from_config(layer.get_config())
     assert type(clone) is FusedLSTM and clone.get_config() == layer.get_config()
     model = build_model(Config(members=1), vocabulary_size=30, num_classes=2)

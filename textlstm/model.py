@@ -30,7 +30,7 @@ import re
 
 import keras
 
-from textlstm.fused_lstm import FusedLSTM
+from textlstm.fused_lstm import FUSED_MAX_BATCH, FusedLSTM
 from textlstm.layers import AttentionPooling, BranchMix, HashedNgrams, MaskedGlobalMaxPooling1D
 from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
 from textlstm.text import TextTokenizer
@@ -117,12 +117,14 @@ def _rnn(config, index, return_sequences, input_block):
     Args:
         input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
     """
-    recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[config.encoder]
     settings = {}
+    if config.encoder == "lstm":
+        settings["fused_training"] = config.batch_size is None or config.batch_size <= FUSED_MAX_BATCH
+    recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[config.encoder]
     if config.members > 1:
         kernel = dict(members=config.members, row_block=input_block, column_block=config.units)
         square = dict(members=config.members, row_block=config.units, column_block=config.units)
-        settings = dict(
+        settings.update(
             kernel_initializer=MemberBlockInitializer(**kernel, base="glorot_uniform"),
             kernel_constraint=MemberBlocks(**kernel),
             recurrent_initializer=MemberBlockInitializer(**square, base="orthogonal"),
