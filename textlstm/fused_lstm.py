@@ -47,7 +47,7 @@ class FusedLSTM(keras.layers.LSTM):
     Args:
         fused_training: whether training batches may take the kernel too. The switch on the batch
             size is a ``tf.cond``, and its gradient made training steps of batch 64 and 128 (which
-            never take the kernel) 5-15% slower, so a model that trains at more than
+            never take the kernel) 5-10% slower, so a model that trains at more than
             ``FUSED_MAX_BATCH`` texts a batch turns it off; inference always switches.
         **kwargs: as ``keras.layers.LSTM``.
 
