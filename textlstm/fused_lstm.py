@@ -10,8 +10,8 @@ kernel. The same masked BiLSTM (64 units over 128 features) on 2 cores takes, fo
 
 and a training step (gradients included) of the default model's layer (48 units over 96 features)
 at batch 32 takes 8.9 -> 5.4 ms over 20 steps and 26.0 -> 14.7 ms over 100. So ``FusedLSTM``
-takes the kernel for batches of at most ``FUSED_MAX_BATCH`` texts and the Keras
-loop above that; on a GPU it leaves Keras's cuDNN path alone. The weights, the configuration and
+takes the kernel for batches of at most ``FUSED_MAX_BATCH`` texts and the Keras loop above that;
+on a GPU it leaves Keras's cuDNN path alone. The weights, the configuration and
 the outputs (to float rounding) are those of ``keras.layers.LSTM``.
 
 The kernel reads gates in the order (input, cell, forget, output) where Keras stores (input,
@@ -34,10 +34,10 @@ def _icfo(weights):
     return tf.concat([i, c, f, o], axis=-1)
 
 
-def _last_step(sequence, lengths):
-    """(batch, time, units) at each row's step ``length - 1``; zeros for empty rows -> (batch, units)."""
+def _last_step(sequence, lengths, empty):
+    """(batch, time, units) at each row's step ``length - 1``, ``empty`` (batch, units) for rows of length 0."""
     picked = tf.gather(sequence, tf.maximum(lengths - 1, 0), axis=1, batch_dims=1)
-    return tf.where(lengths[:, None] > 0, picked, tf.zeros_like(picked))
+    return tf.where(lengths[:, None] > 0, picked, empty)
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
@@ -85,9 +85,8 @@ class FusedLSTM(keras.layers.LSTM):
         return tf.cond(tf.shape(sequences)[0] <= FUSED_MAX_BATCH, fused, keras_loop)
 
     def _fused_loop(self, sequences, initial_state, mask):
-        time_steps = tf.shape(sequences)[1]
         if mask is None:
-            lengths = tf.fill([tf.shape(sequences)[0]], tf.cast(time_steps, tf.int64))
+            lengths = tf.fill([tf.shape(sequences)[0]], tf.cast(tf.shape(sequences)[1], tf.int64))
             mask = tf.ones(tf.shape(sequences)[:2], tf.bool)
         else:
             mask = tf.cast(mask, tf.bool)
@@ -113,10 +112,8 @@ class FusedLSTM(keras.layers.LSTM):
         )
         steps = tf.transpose(block[6], [1, 0, 2])  # h per processed step, (batch, time, units)
         cells = tf.transpose(block[1], [1, 0, 2])  # c per processed step
-        h = _last_step(steps, lengths)
-        c = _last_step(cells, lengths)
-        h = tf.where(lengths[:, None] > 0, h, initial_state[0])
-        c = tf.where(lengths[:, None] > 0, c, initial_state[1])
+        h = _last_step(steps, lengths, initial_state[0])  # an empty row keeps its initial state
+        c = _last_step(cells, lengths, initial_state[1])
         keep = mask[:, :, None]
         if self.go_backwards:
             steps = tf.reverse_sequence(steps, lengths, seq_axis=1, batch_axis=0)

@@ -114,6 +114,9 @@ def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_nam
 def _rnn(config, index, return_sequences, input_block):
     """The ``index``-th recurrent layer: ``members * units`` units, block-diagonal when members > 1.
 
+    An LSTM is a ``FusedLSTM``; it trains on the fused kernel too only when the training batch
+    (``config.batch_size``, None before it is resolved) is at most ``FUSED_MAX_BATCH``.
+
     Args:
         input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
     """
