@@ -15,6 +15,7 @@ from textlstm.training import (
     BranchEarlyStopping,
     _branch_weights,
     balanced_class_weight,
+    build_training_state,
     branch_mix_text,
     branch_names,
     choose_branch_mix,
@@ -48,6 +49,33 @@ def test_sorted_windows_batch_texts_of_similar_length_and_keep_every_example():
         assert sorted(lengths[i] for i in rows) in ([1, 2], [3, 4], [5, 6], [7, 8])
         assert batch.shape[1] == max(lengths[i] for i in rows)
     assert sorted(seen) == list(range(8))
+
+
+class CountingModel(keras.Model):
+    """Counts the Python runs of its training step: one per trace."""
+
+    traces = 0
+
+    def train_step(self, data):
+        self.traces += 1
+        return super().train_step(data)
+
+
+@pytest.mark.parametrize("prebuilt, traces", [(False, 2), (True, 1)])
+def test_state_built_before_fit_traces_the_training_step_once(prebuilt, traces):
+    inputs = keras.Input((None,), dtype="int64")
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(5, 3)(inputs)))
+    model = CountingModel(inputs, {"a": outputs, "b": outputs})
+    model.compile(optimizer="adam", loss={"a": "categorical_crossentropy", "b": "categorical_crossentropy"}, metrics={"a": ["accuracy"]})
+    ids = np.array([[1, 2], [3, 4]], "int64")
+    targets = np.eye(2, dtype="float32")
+    dataset = tf.data.Dataset.from_tensor_slices((ids, {"a": targets, "b": targets}, np.ones(2, "float32"))).batch(2)
+    if prebuilt:
+        build_training_state(model, dataset)
+        assert model.optimizer.built
+        assert all(float(variable.numpy().sum()) == 0 for metric in model.metrics for variable in metric.variables)
+    model.fit(dataset, epochs=2, shuffle=False, verbose=0)
+    assert model.traces == traces
 
 
 def test_same_seed_same_metrics():
