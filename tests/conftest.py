@@ -31,6 +31,13 @@ LABELS = ["cat", "cat", "cat", "cat", "dog", "dog", "dog", "dog", "cat", "cat", 
 
 # Small, fast settings that still overfit TEXTS.
 FAST = dict(embedding_dim=16, units=8, members=1, epochs=40, learning_rate=0.02, dropout=0.0, batch_size=4, patience=40)
+# A streamed fit re-reads its file each epoch through new tf.data iterators over the tokenizer,
+# about 0.4 s an epoch here: fewer epochs at a higher learning rate still overfit TEXTS.
+STREAMED = dict(FAST, epochs=12, learning_rate=0.05)
+
+# Multi-label: every label a text names is in its words.
+MULTI_TEXTS = ["cat", "dog", "cat and dog", "a dog with a cat", "bird", "cat bird"]
+MULTI_LABELS = ["cat", "dog", "cat|dog", "cat|dog", "bird", "bird|cat"]
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +46,16 @@ def fitted():
     from textlstm import TextClassifier
 
     return TextClassifier(pooling="attention", **FAST).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+
+
+@pytest.fixture(scope="session")
+def multi_label_fitted():
+    """A multi-label TextClassifier fitted on MULTI_TEXTS, validated on them."""
+    from textlstm import TextClassifier
+
+    return TextClassifier(task="multi-label", **FAST).fit(
+        MULTI_TEXTS, MULTI_LABELS, validation_data=(MULTI_TEXTS, MULTI_LABELS), verbose=0
+    )
 
 
 @pytest.fixture(scope="session")

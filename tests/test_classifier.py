@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import FAST, LABELS, TEXTS
+from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
 from textlstm.errors import ConfigError, DataError, NotFittedError
 
@@ -58,10 +58,7 @@ def test_bad_inputs():
         classifier.fit(TEXTS, LABELS, validation_data=(["a", "b"], ["cat", "bird"]))
 
 
-def test_multi_label():
-    texts = ["cat", "dog", "cat and dog", "a dog with a cat", "bird", "cat bird"]
-    labels = ["cat", "dog", "cat|dog", "cat|dog", "bird", "bird|cat"]
-    classifier = TextClassifier(task="multi-label", **FAST).fit(texts, labels, validation_data=(texts, labels), verbose=0)
-    assert list(classifier.classes_) == ["bird", "cat", "dog"]
-    assert list(classifier.predict(texts)) == labels[:5] + ["bird|cat"]
-    assert classifier.score(texts, labels) == 1.0
+def test_multi_label(multi_label_fitted):
+    assert list(multi_label_fitted.classes_) == ["bird", "cat", "dog"]
+    assert list(multi_label_fitted.predict(MULTI_TEXTS)) == MULTI_LABELS
+    assert multi_label_fitted.score(MULTI_TEXTS, MULTI_LABELS) == 1.0

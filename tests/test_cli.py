@@ -10,6 +10,9 @@ from conftest import LABELS, ORIGINALS, TEXTS, needs_originals
 
 FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
                 "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
+# conftest.STREAMED: a streamed fit pays a new tf.data iterator each epoch, so fewer, larger steps.
+STREAMED_OPTIONS = ["--epochs", "12", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.05",
+                    "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
 
 
 def write_csv(path, texts, labels, header="text,label"):
@@ -191,7 +194,7 @@ def test_train_on_a_folder_with_skips_reported(tmp_path):
     broken = tmp_path / "test.csv"
     broken.write_text('text,label\nthe cat sat,cat\nno label,\nthe dog barks,dog\n', encoding="utf-8")
     result = run("train", "--train", tmp_path / "data", "--test", broken, "--on-bad-row", "skip",
-                 "--output", tmp_path / "m", *FAST_OPTIONS)
+                 "--output", tmp_path / "m", *FAST_OPTIONS, "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert f"{broken}: skipped 1 bad row (line 3)" in result.output
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["examples"] == 2
@@ -236,7 +239,7 @@ def test_registered_data_set_without_test_split_gets_a_seeded_one(tmp_path):
 
 def test_train_streaming(workspace, tmp_path):
     result = run("train", "--train", workspace / "train.csv", "--dev", workspace / "train.csv", "--test",
-                 workspace / "test.csv", "--streaming", "--output", tmp_path / "m", *FAST_OPTIONS)
+                 workspace / "test.csv", "--streaming", "--output", tmp_path / "m", *STREAMED_OPTIONS)
     assert result.exit_code == 0, result.output
     assert f"Streaming {workspace / 'train.csv'}" in result.output
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["accuracy"] == 1.0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import textlstm
-from conftest import FAST, LABELS, TEXTS
+from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
 from textlstm.errors import ExportError
 
@@ -100,12 +100,9 @@ def test_failure_leaves_nothing_half_written(fitted, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_multi_label_export_joins_labels(tmp_path):
-    texts = ["cat", "dog", "cat and dog", "bird"]
-    labels = ["cat", "dog", "cat|dog", "bird"]
-    classifier = TextClassifier(task="multi-label", **FAST).fit(texts, labels, validation_data=(texts, labels), verbose=0)
-    classifier.export(tmp_path / "m")
-    assert list(textlstm.load(tmp_path / "m").predict(texts)) == labels
+def test_multi_label_export_joins_labels(multi_label_fitted, tmp_path):
+    multi_label_fitted.export(tmp_path / "m")
+    assert list(textlstm.load(tmp_path / "m").predict(MULTI_TEXTS)) == MULTI_LABELS
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 
-from conftest import FAST, LABELS, TEXTS
+from conftest import LABELS, STREAMED, TEXTS
 from textlstm import TextClassifier
 from textlstm.config import Config
 from textlstm.data import read_corpus
@@ -59,8 +59,8 @@ def test_streamed_fit_overfits_the_tiny_corpus(tmp_path):
     path = tmp_path / "tiny.csv"
     with open(path, "w", encoding="utf-8", newline="") as file:
         csv.writer(file).writerows([["text", "label"], *zip(TEXTS, LABELS)])
-    classifier = TextClassifier(**FAST).fit_file(path, validation_path=path, verbose=0)
-    assert len(classifier.history_["loss"]) == FAST["epochs"]  # every epoch re-reads the file
+    classifier = TextClassifier(**STREAMED).fit_file(path, validation_path=path, verbose=0)
+    assert len(classifier.history_["loss"]) == STREAMED["epochs"]  # every epoch re-reads the file
     assert classifier.score(TEXTS, LABELS) == 1.0
     assert classifier.validation_report_["examples"] == len(TEXTS)
     assert classifier.vocabulary_report_ == build_vocabulary(TEXTS, "auto", 20000, 1)
