@@ -29,11 +29,16 @@ def test_a_text_does_not_depend_on_its_batch(fitted):
     np.testing.assert_allclose(fitted.predict_proba(texts, batch_size=3), together, atol=1e-5)
 
 
-def test_fit_returns_self_and_resolves_max_length():
-    classifier = TextClassifier(**dict(FAST, epochs=1))
+def test_fit_returns_self_and_resolves_max_length_and_training_settings():
+    settings = {name: value for name, value in FAST.items() if name not in ("batch_size", "learning_rate")}
+    classifier = TextClassifier(**dict(settings, epochs=1))
     assert classifier.fit(TEXTS, LABELS, verbose=0) is classifier
     assert classifier.config.max_length is None
     assert classifier.config_.max_length == 6  # 95th percentile of the training texts' lengths
+    # 11 training texts (one held out): the small-data row of AUTOMATIC_TRAINING.
+    assert (classifier.config_.batch_size, classifier.config_.learning_rate) == (32, 1e-3)
+    assert "Training: batch size 32, epochs at most 1, learning rate 0.001 (batch size and learning rate automatic " \
+        "for this many training texts)" in classifier.preparation_.splitlines()
 
 
 def test_not_fitted():

@@ -131,9 +131,8 @@ class TextClassifier:
     def _prepare(self, report, label_set, train_count, validation, verbose):
         """Resolve the config from the data, build tokenizer and model, and say what was decided."""
         config = self.config
-        self.config_ = config.replace(
-            max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
-            batch_size=config.resolve_batch_size(train_count),
+        self.config_ = config.resolve_training(train_count).replace(
+            max_length=report.resolve_max_length(config.max_length, config.max_length_cap)
         )
         self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length)
         self.label_set_ = label_set
@@ -176,8 +175,9 @@ class TextClassifier:
                 f"{config.tokenizer}-mode tokens seen, min count {config.min_count}, max tokens {config.max_tokens})",
                 f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
                 f"95th percentile {lengths[95]}, longest {lengths[100]})",
-                f"Model: {self.model_.count_params():,} parameters; batch size {config.batch_size}"
-                + ("" if self.config.batch_size else " (automatic for this many training texts)"),
+                f"Model: {self.model_.count_params():,} parameters",
+                f"Training: batch size {config.batch_size}, epochs at most {config.epochs}, learning rate "
+                f"{config.learning_rate:g}" + _automatic(self.config.automatic_training()),
             ]
             + (
                 [
@@ -276,3 +276,12 @@ def as_texts(texts):
         if not isinstance(text, str):
             raise DataError(f"texts[{index}]: expected str, got {type(text).__name__}")
     return texts
+
+
+def _automatic(names):
+    """' (batch size and epochs automatic for this many training texts)' for the settings left automatic."""
+    if not names:
+        return ""
+    shown = [name.replace("_", " ") for name in names]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return f" ({listed} automatic for this many training texts)"

@@ -14,8 +14,10 @@ from pathlib import Path
 from textlstm.errors import ConfigError
 
 SCHEMA_VERSION = 1
-# (training texts at least, batch size), largest first: the automatic batch_size.
-AUTOMATIC_BATCH_SIZES = ((50_000, 128), (20_000, 64), (0, 32))
+# (training texts at least, batch size, epochs, learning rate), largest first: the automatic
+# batch_size, epochs and learning_rate. Large data sets take bigger steps, at a learning rate about
+# sqrt(256 / 32) times the small-data one, and fewer passes.
+AUTOMATIC_TRAINING = ((50_000, 256, 10, 3e-3), (20_000, 64, 20, 1e-3), (0, 32, 20, 1e-3))
 
 Tokenizer = typing.Literal["auto", "word", "char"]
 Encoder = typing.Literal["lstm", "gru"]
@@ -103,10 +105,12 @@ class Config:
         (), "Per-label thresholds overriding --threshold, as LABEL=VALUE (multi-label)."
     )
     # Training.
-    epochs: int = _field(20, "Maximum number of passes over the training data.")
+    epochs: typing.Optional[int] = _field(
+        None, "Maximum number of passes over the training data. Default: 20, or 10 from 50,000 training texts."
+    )
     batch_size: typing.Optional[int] = _field(
         None,
-        "Texts per training step. Default: 32, or 64 from 20,000 training texts and 128 from 50,000 "
+        "Texts per training step. Default: 32, or 64 from 20,000 training texts and 256 from 50,000 "
         "(larger data sets need fewer, bigger steps).",
     )
     sort_window: int = _field(
@@ -114,7 +118,9 @@ class Config:
         "Each epoch, the shuffled training texts are taken this many batches at a time, sorted by "
         "length and cut into batches (less padding to compute); 1 keeps batches random.",
     )
-    learning_rate: float = _field(1e-3, "Adam learning rate.")
+    learning_rate: typing.Optional[float] = _field(
+        None, "Adam learning rate. Default: 0.001, or 0.003 from 50,000 training texts (with their bigger steps)."
+    )
     ngram_learning_rate: float = _field(0.02, "Learning rate of the n-gram branch's linear weights.")
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
     early_stopping: EarlyStoppingMetric = _field(
@@ -137,16 +143,17 @@ class Config:
         if self.max_length is not None:
             _at_least("max_length", self.max_length, 1)
         _at_least("max_length_cap", self.max_length_cap, 1)
-        for name in ("embedding_dim", "num_layers", "units", "members", "attention_units", "ngrams", "ngram_buckets", "epochs", "sort_window"):
+        for name in ("embedding_dim", "num_layers", "units", "members", "attention_units", "ngrams", "ngram_buckets", "sort_window"):
             _at_least(name, getattr(self, name), 1)
-        if self.batch_size is not None:
-            _at_least("batch_size", self.batch_size, 1)
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) is not None:
+                _at_least(name, getattr(self, name), 1)
         _at_least("patience", self.patience, 0)
         _in_range("dropout", self.dropout, 0.0, 1.0, closed_high=False)
         _in_range("threshold", self.threshold, 0.0, 1.0)
         _in_range("validation_split", self.validation_split, 0.0, 1.0, closed_low=False, closed_high=False)
         for name in ("learning_rate", "ngram_learning_rate", "clipnorm"):
-            if not _positive(getattr(self, name)):
+            if getattr(self, name) is not None and not _positive(getattr(self, name)):
                 raise ConfigError(name, f"expected a number > 0, got {getattr(self, name)!r}")
         if not self.label_delimiter or self.label_delimiter.isspace():
             raise ConfigError("label_delimiter", f"expected a non-blank string, got {self.label_delimiter!r}")
@@ -189,11 +196,16 @@ class Config:
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
-    def resolve_batch_size(self, train_count):
-        """``batch_size``, or when it is None the automatic one for ``train_count`` training texts."""
-        if self.batch_size is not None:
-            return self.batch_size
-        return next(size for least, size in AUTOMATIC_BATCH_SIZES if train_count >= least)
+    def resolve_training(self, train_count):
+        """A copy whose batch_size, epochs and learning_rate that are None (automatic) are set for
+        ``train_count`` training texts from AUTOMATIC_TRAINING; values given are kept."""
+        _, batch_size, epochs, learning_rate = next(row for row in AUTOMATIC_TRAINING if train_count >= row[0])
+        automatic = dict(batch_size=batch_size, epochs=epochs, learning_rate=learning_rate)
+        return self.replace(**{name: value for name, value in automatic.items() if getattr(self, name) is None})
+
+    def automatic_training(self):
+        """The names of batch_size, epochs and learning_rate left automatic (None) in this config."""
+        return [name for name in ("batch_size", "epochs", "learning_rate") if getattr(self, name) is None]
 
     def threshold_for(self, label):
         """The multi-label decision threshold of ``label``."""

@@ -48,13 +48,15 @@ MEMBER_SPLIT = "member_split"
 
 def build_model(config, vocabulary_size, num_classes):
     """Args:
-        config: a Config.
+        config: a Config, resolved for its training data (``Config.resolve_training``); automatic
+            training settings still None are resolved as for a small data set.
         vocabulary_size: number of ids, padding and OOV included.
         num_classes: width of the output.
 
     Returns:
         A functional ``keras.Model`` named ``textlstm``: (batch, time) int64 -> (batch, classes).
     """
+    config = config.resolve_training(0)
     token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
     recurrent_name = OUTPUT if config.ngrams == 1 else BRANCHES["recurrent"]
@@ -115,14 +117,14 @@ def _rnn(config, index, return_sequences, input_block):
     """The ``index``-th recurrent layer: ``members * units`` units, block-diagonal when members > 1.
 
     An LSTM is a ``FusedLSTM``; it trains on the fused kernel too only when the training batch
-    (``config.batch_size``, None before it is resolved) is at most ``FUSED_MAX_BATCH``.
+    (``config.batch_size``) is at most ``FUSED_MAX_BATCH``.
 
     Args:
         input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
     """
     settings = {}
     if config.encoder == "lstm":
-        settings["fused_training"] = config.batch_size is None or config.batch_size <= FUSED_MAX_BATCH
+        settings["fused_training"] = config.batch_size <= FUSED_MAX_BATCH
     recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[config.encoder]
     if config.members > 1:
         kernel = dict(members=config.members, row_block=input_block, column_block=config.units)

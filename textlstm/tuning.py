@@ -151,7 +151,7 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
         kept, held = stratified_indices(labels, config.validation_split, config.seed)
         validation_data = ([texts[i] for i in held], [labels[i] for i in held])
         texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
-    config = config.replace(batch_size=config.resolve_batch_size(len(texts)))
+    config = config.resolve_training(len(texts))
     deadline = time.monotonic() + 60 * budget_minutes
     oracle = _DeadlineOracle(
         deadline,
