@@ -41,7 +41,7 @@ from compare import DEFAULT_ROOT, holdout, is_chinese, run_child  # noqa: E402
 from core_metrics import export_speed  # noqa: E402
 
 SYSTEMS = ("recipe", "textlstm")
-MAX_TOKENS, EMBEDDING, UNITS, DROPOUT, BATCH = 20000, 128, 64, 0.5, 64
+MAX_TOKENS, EMBEDDING, UNITS, DROPOUT, BATCH, LEARNING_RATE = 20000, 128, 64, 0.5, 64, 1e-3
 
 
 def load(directory, train_limit, seed):
@@ -94,7 +94,7 @@ def run_recipe(train, validation, test, seed, epochs, chinese, export_dir):
             keras.layers.Dense(len(classes), activation="softmax"),
         ]
     )
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(keras.optimizers.Adam(LEARNING_RATE), "sparse_categorical_crossentropy", metrics=["accuracy"])
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=epochs, restore_best_weights=True)
     start = time.perf_counter()
     history = model.fit(dataset(train, True), validation_data=dataset(validation), epochs=epochs, callbacks=[best], verbose=0)
@@ -115,7 +115,7 @@ def run_textlstm(train, validation, test, seed, epochs, chinese, export_dir):
 
     classifier = textlstm.TextClassifier(
         seed=seed, ngrams=1, members=1, pooling="last", embedding_dim=EMBEDDING, units=UNITS, dropout=DROPOUT,
-        batch_size=BATCH, max_tokens=MAX_TOKENS, epochs=epochs, patience=epochs,
+        batch_size=BATCH, learning_rate=LEARNING_RATE, max_tokens=MAX_TOKENS, epochs=epochs, patience=epochs,
     )
     start = time.perf_counter()
     classifier.fit(train[0], train[1], validation_data=validation, verbose=0)
