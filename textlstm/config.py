@@ -14,10 +14,24 @@ from pathlib import Path
 from textlstm.errors import ConfigError
 
 SCHEMA_VERSION = 1
-# (training texts at least, batch size, epochs, learning rate), largest first: the automatic
-# batch_size, epochs and learning_rate. Large data sets take bigger steps, at a learning rate about
-# sqrt(256 / 32) times the small-data one, and fewer passes.
-AUTOMATIC_TRAINING = ((50_000, 256, 10, 3e-3), (20_000, 64, 20, 1e-3), (0, 32, 20, 1e-3))
+# The training settings that are automatic when None, and their values by data size: (training
+# texts at least, (batch size, epochs, learning rate)), largest first. Large data sets take bigger
+# steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
+AUTOMATIC_FIELDS = ("batch_size", "epochs", "learning_rate")
+AUTOMATIC_TRAINING = ((50_000, (256, 10, 3e-3)), (20_000, (64, 20, 1e-3)), (0, (32, 20, 1e-3)))
+
+
+def _by_data_size(name):
+    """How the automatic value of ``name`` follows the data size, for its help text:
+    "32, or 64 from 20,000 training texts, or 256 from 50,000 training texts"."""
+    index = AUTOMATIC_FIELDS.index(name)
+    rows = [(least, values[index]) for least, values in reversed(AUTOMATIC_TRAINING)]
+    text, previous = f"{rows[0][1]:g}", rows[0][1]
+    for least, value in rows[1:]:
+        if value != previous:
+            text += f", or {value:g} from {least:,} training texts"
+        previous = value
+    return text
 
 Tokenizer = typing.Literal["auto", "word", "char"]
 Encoder = typing.Literal["lstm", "gru"]
@@ -106,12 +120,11 @@ class Config:
     )
     # Training.
     epochs: typing.Optional[int] = _field(
-        None, "Maximum number of passes over the training data. Default: 20, or 10 from 50,000 training texts."
+        None, f"Maximum number of passes over the training data. Default: {_by_data_size('epochs')}."
     )
     batch_size: typing.Optional[int] = _field(
         None,
-        "Texts per training step. Default: 32, or 64 from 20,000 training texts and 256 from 50,000 "
-        "(larger data sets need fewer, bigger steps).",
+        f"Texts per training step. Default: {_by_data_size('batch_size')} (larger data sets need fewer, bigger steps).",
     )
     sort_window: int = _field(
         16,
@@ -119,7 +132,7 @@ class Config:
         "length and cut into batches (less padding to compute); 1 keeps batches random.",
     )
     learning_rate: typing.Optional[float] = _field(
-        None, "Adam learning rate. Default: 0.001, or 0.003 from 50,000 training texts (with their bigger steps)."
+        None, f"Adam learning rate. Default: {_by_data_size('learning_rate')} (with their bigger steps)."
     )
     ngram_learning_rate: float = _field(0.02, "Learning rate of the n-gram branch's linear weights.")
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
@@ -199,13 +212,13 @@ class Config:
     def resolve_training(self, train_count):
         """A copy whose batch_size, epochs and learning_rate that are None (automatic) are set for
         ``train_count`` training texts from AUTOMATIC_TRAINING; values given are kept."""
-        _, batch_size, epochs, learning_rate = next(row for row in AUTOMATIC_TRAINING if train_count >= row[0])
-        automatic = dict(batch_size=batch_size, epochs=epochs, learning_rate=learning_rate)
-        return self.replace(**{name: value for name, value in automatic.items() if getattr(self, name) is None})
+        values = next(values for least, values in AUTOMATIC_TRAINING if train_count >= least)
+        automatic = dict(zip(AUTOMATIC_FIELDS, values))
+        return self.replace(**{name: automatic[name] for name in self.automatic_training()})
 
     def automatic_training(self):
-        """The names of batch_size, epochs and learning_rate left automatic (None) in this config."""
-        return [name for name in ("batch_size", "epochs", "learning_rate") if getattr(self, name) is None]
+        """The names of AUTOMATIC_FIELDS left automatic (None) in this config."""
+        return [name for name in AUTOMATIC_FIELDS if getattr(self, name) is None]
 
     def threshold_for(self, label):
         """The multi-label decision threshold of ``label``."""
