@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textlstm.fused_adam import FusedAdam
 from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, member_prefix
 
@@ -83,11 +84,11 @@ def _loss(single):
 
 
 def _optimizer(config):
-    return keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm)
+    return FusedAdam(config.learning_rate, clipnorm=config.clipnorm)
 
 
 def compile_model(model, config):
-    """Adam with gradient-norm clipping; cross-entropy; accuracy and macro-F1 as metrics."""
+    """Adam (``FusedAdam``) with gradient-norm clipping; cross-entropy; accuracy and macro-F1 as metrics."""
     single = config.task == "single-label"
     model.compile(optimizer=_optimizer(config), loss=_loss(single), metrics=_metrics(config, single))
 
