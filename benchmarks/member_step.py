@@ -2,9 +2,11 @@
 
     python benchmarks/member_step.py                      # 24 and 120 tokens
     python benchmarks/member_step.py --lengths 32 --steps 200
+    python benchmarks/member_step.py --keras-adam         # Keras's Adam instead of textlstm's FusedAdam
 
 Random token ids (vocabulary 20,000, every text of the given length), two classes, batch 32, the
-whole model as ``build_model`` makes it (n-gram branch included), compiled with one loss. After a
+whole model as ``build_model`` makes it (n-gram branch included), compiled with one loss and the
+optimizer textlstm trains with (``FusedAdam``, or Keras's Adam with ``--keras-adam``). After a
 10-step warm-up, the models take turns for ``--rounds`` timed epochs of ``--steps`` steps each; the
 table gives the median milliseconds per step. Models:
 
@@ -26,6 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from textlstm import Config  # noqa: E402
+from textlstm.fused_adam import FusedAdam  # noqa: E402
 from textlstm.model import build_model  # noqa: E402
 
 VOCABULARY, CLASSES, BATCH = 20000, 2, 32
@@ -54,6 +57,7 @@ def main():
     parser.add_argument("--lengths", type=int, nargs="+", default=[24, 120], help="tokens per text")
     parser.add_argument("--steps", type=int, default=100, help="timed training steps per model, length and round")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds, the models taking turns; the median is shown")
+    parser.add_argument("--keras-adam", action="store_true", help="train with keras.optimizers.Adam, not FusedAdam")
     args = parser.parse_args()
     for option, values in (("--lengths", args.lengths), ("--steps", [args.steps]), ("--rounds", [args.rounds])):
         if min(values) < 1:
@@ -71,7 +75,8 @@ def main():
         targets = np.eye(CLASSES)[rng.integers(0, CLASSES, BATCH * args.steps)]
         models = {name: build() for name, build in builders.items()}
         for model in models.values():
-            model.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0), "categorical_crossentropy")
+            adam = keras.optimizers.Adam if args.keras_adam else FusedAdam
+            model.compile(adam(1e-3, clipnorm=1.0), "categorical_crossentropy")
             model.fit(ids[: BATCH * 10], targets[: BATCH * 10], batch_size=BATCH, epochs=1, verbose=0)  # warm-up
         rounds = {name: [] for name in models}
         for _ in range(args.rounds):

@@ -6,14 +6,15 @@
 Both systems train Embedding(20,000 ids, 128) -> Bidirectional(LSTM 64), last state -> Dropout 0.5
 -> Dense softmax with Adam 1e-3 at batch 64 for ``--epochs`` epochs, keeping the epoch with the best
 validation score (textlstm also drops out embeddings at the same rate and clips gradients; its
-n-gram branch is off). They differ in the pipeline around the model:
+n-gram branch is off). They differ in the pipeline around the model and in how Adam runs:
 
 - recipe: TextVectorization in tf.data, every text padded to one length (95th percentile of the
   training lengths), shuffled batches; the SavedModel wraps the vectorizer and the model.
 - textlstm: ``TextClassifier(ngrams=1, members=1, pooling="last", ...)``: in-graph tokenizer, batches from
   length-sorted windows padded only to their own longest text; its own export. Its LSTM runs
   batches of at most 32 texts (single-text serving, not these training batches of 64) through
-  TensorFlow's fused BlockLSTM kernel (``textlstm.fused_lstm``).
+  TensorFlow's fused BlockLSTM kernel (``textlstm.fused_lstm``). Its Adam is ``FusedAdam``
+  (``textlstm.fused_adam``): Keras's arithmetic, each variable updated in one kernel.
 
 Each (data, system, seed) runs in a child process, which reports its peak RSS. Training examples/s
 is (training texts x epochs run) / fit seconds, validation included. Serving speed goes through the
