@@ -63,6 +63,7 @@ def main():
         if min(values) < 1:
             parser.error(f"{option}: expected integers >= 1, got {min(values)}")
     small = dict(embedding_dim=32, units=16)
+    adam = keras.optimizers.Adam if args.keras_adam else FusedAdam
     builders = {
         "members 3 x 32/16": lambda: build_model(Config(members=3, **small), VOCABULARY, CLASSES),
         "members 1 x 128/64": lambda: build_model(Config(members=1, embedding_dim=128, units=64), VOCABULARY, CLASSES),
@@ -75,7 +76,6 @@ def main():
         targets = np.eye(CLASSES)[rng.integers(0, CLASSES, BATCH * args.steps)]
         models = {name: build() for name, build in builders.items()}
         for model in models.values():
-            adam = keras.optimizers.Adam if args.keras_adam else FusedAdam
             model.compile(adam(1e-3, clipnorm=1.0), "categorical_crossentropy")
             model.fit(ids[: BATCH * 10], targets[: BATCH * 10], batch_size=BATCH, epochs=1, verbose=0)  # warm-up
         rounds = {name: [] for name in models}

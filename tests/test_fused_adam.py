@@ -1,4 +1,5 @@
-"""FusedAdam (textlstm.fused_adam) must update as keras.optimizers.Adam does, sparse gradients included."""
+"""FusedAdam (textlstm.fused_adam) must update as Adam on the dense gradient does, and as keras.optimizers.Adam
+does but for rows a sparse gradient repeats."""
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ SPARSE = tf.IndexedSlices(
 )
 STEPS = [DENSE, SPARSE, -DENSE]
 UNIQUE = tf.IndexedSlices(SPARSE.values[:2], SPARSE.indices[:2], SPARSE.dense_shape)  # rows 1 and 2 once each
+UNIQUE_STEPS = [DENSE, UNIQUE, -DENSE]  # where Keras's Adam and FusedAdam agree
 
 
 def numpy_adam(start, gradients, lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -47,9 +49,8 @@ def test_fused_adam_matches_numpy_adam_on_the_dense_gradient_of_repeated_rows():
 
 
 def test_fused_adam_matches_keras_adam_on_dense_and_sparse_gradients():
-    steps = [DENSE, UNIQUE, -DENSE]
     np.testing.assert_allclose(
-        trained(FusedAdam(0.01), steps), trained(keras.optimizers.Adam(0.01), steps), rtol=1e-5, atol=1e-6
+        trained(FusedAdam(0.01), UNIQUE_STEPS), trained(keras.optimizers.Adam(0.01), UNIQUE_STEPS), rtol=1e-5, atol=1e-6
     )
 
 
@@ -69,9 +70,8 @@ def test_fused_adam_clips_and_serializes():
     again = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
     assert isinstance(again, FusedAdam)
     assert again.get_config() == optimizer.get_config()
-    steps = [DENSE, UNIQUE, -DENSE]
-    clipped = trained(keras.optimizers.Adam(0.01, clipnorm=1.0), steps)
-    np.testing.assert_allclose(trained(again, steps), clipped, rtol=1e-5, atol=1e-6)
+    clipped = trained(keras.optimizers.Adam(0.01, clipnorm=1.0), UNIQUE_STEPS)
+    np.testing.assert_allclose(trained(again, UNIQUE_STEPS), clipped, rtol=1e-5, atol=1e-6)
 
 
 def test_fused_adam_has_no_amsgrad():
