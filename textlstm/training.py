@@ -15,6 +15,10 @@ from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, memb
 # validation texts it chooses on.
 MIX_WEIGHTS = tuple(step / 10 for step in range(11))
 MIX_MIN_TEXTS = 200
+# Training and validation batches run this many to one call of the compiled step function
+# (Keras's ``steps_per_execution``): Keras's per-batch Python work (callbacks, metric results)
+# is paid once per call. Weights, metrics and history are the same as with one batch a call.
+STEPS_PER_EXECUTION = 32
 
 
 def set_seed(seed):
@@ -24,6 +28,10 @@ def set_seed(seed):
 
 def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_window=1):
     """Batches of token ids, each padded only to its own longest text.
+
+    The pipeline shuffles, sorts and batches row numbers, then gathers each batch's rows: moving
+    integers instead of ragged rows makes an sst2 epoch's batches (109 of 64 texts) about 0.05 s
+    instead of 0.3 s of CPU time, which training shares with the pipeline.
 
     Args:
         ids: int64 RaggedTensor, shape (n, None).
@@ -35,29 +43,29 @@ def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_windo
     Returns:
         tf.data.Dataset of ``ids`` (batch, time) or ``(ids, targets)``.
     """
-    elements = ids if targets is None else (ids, targets)
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
+    count = int(ids.nrows())
+    rows = tf.data.Dataset.range(count)
     if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
+        rows = rows.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
     if shuffle_seed is not None and sort_window > 1:
         # Texts of similar length share a batch, so less padding is computed; the order of the
         # batches is shuffled again within the window.
-        dataset = dataset.ragged_batch(batch_size * sort_window).map(_sort_by_length).unbatch()
-        dataset = dataset.ragged_batch(batch_size).shuffle(sort_window, seed=shuffle_seed, reshuffle_each_iteration=True)
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(len(targets) / batch_size)))
+        lengths = ids.row_lengths()
+
+        def shortest_first(window):
+            return tf.gather(window, tf.argsort(tf.gather(lengths, window), stable=True))
+
+        rows = rows.batch(batch_size * sort_window).map(shortest_first)
+        rows = rows.unbatch().batch(batch_size).shuffle(sort_window, seed=shuffle_seed, reshuffle_each_iteration=True)
+        rows = rows.apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
     else:
-        dataset = dataset.ragged_batch(batch_size)
+        rows = rows.batch(batch_size)
     if targets is None:
-        dataset = dataset.map(lambda batch: batch.to_tensor())
+        dataset = rows.map(lambda batch: tf.gather(ids, batch).to_tensor())
     else:
-        dataset = dataset.map(lambda batch, y: (batch.to_tensor(), y))
+        targets = tf.constant(targets)
+        dataset = rows.map(lambda batch: (tf.gather(ids, batch).to_tensor(), tf.gather(targets, batch)))
     return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def _sort_by_length(ids, targets):
-    """A window of texts, (window, None) ragged ids and (window, classes) targets, shortest first."""
-    order = tf.argsort(ids.row_lengths(), stable=True)
-    return tf.gather(ids, order), tf.gather(targets, order)
 
 
 def balanced_class_weight(counts):
@@ -88,9 +96,15 @@ def _optimizer(config):
 
 
 def compile_model(model, config):
-    """Adam (``FusedAdam``) with gradient-norm clipping; cross-entropy; accuracy and macro-F1 as metrics."""
+    """Adam (``FusedAdam``) with gradient-norm clipping; cross-entropy; accuracy and macro-F1 as metrics;
+    ``STEPS_PER_EXECUTION`` batches a call."""
     single = config.task == "single-label"
-    model.compile(optimizer=_optimizer(config), loss=_loss(single), metrics=_metrics(config, single))
+    model.compile(
+        optimizer=_optimizer(config),
+        loss=_loss(single),
+        metrics=_metrics(config, single),
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
 
 
 def build_training_state(model, dataset):
@@ -171,6 +185,7 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         optimizer=_optimizer(config),
         loss={name: _loss(single) for name in branches},
         metrics={OUTPUT: _metrics(config, single), **{name: _metrics(config, single)[1:] for name in branches}},
+        steps_per_execution=STEPS_PER_EXECUTION,
     )
     train = _per_output(train, outputs, class_weight)
     build_training_state(view, train)
