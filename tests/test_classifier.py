@@ -29,6 +29,13 @@ def test_a_text_does_not_depend_on_its_batch(fitted):
     np.testing.assert_allclose(fitted.predict_proba(texts, batch_size=3), together, atol=1e-5)
 
 
+def test_validation_results_follow_the_validation_texts_order(fitted):
+    # Validation batches run shortest text first; the results come back in the texts' own order.
+    assert fitted.validation_texts_ == TEXTS
+    np.testing.assert_array_equal(fitted.validation_targets_.argmax(axis=1), [["cat", "dog"].index(label) for label in LABELS])
+    np.testing.assert_allclose(fitted.validation_probabilities_, fitted.predict_proba(TEXTS), atol=1e-5)
+
+
 def test_fit_returns_self_and_resolves_max_length_and_training_settings():
     settings = {name: value for name, value in FAST.items() if name not in ("batch_size", "learning_rate")}
     classifier = TextClassifier(**dict(settings, epochs=1))

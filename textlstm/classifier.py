@@ -83,10 +83,10 @@ class TextClassifier:
         train = training.make_dataset(
             self.tokenizer_.ragged_ids(texts), targets, batch, shuffle_seed=config.seed, sort_window=config.sort_window
         )
-        validation = training.make_dataset(
-            self.tokenizer_.ragged_ids(validation_texts), validation_targets, max(batch, 256)
-        )
-        return self._train(train, validation, targets.sum(axis=0), verbose)
+        validation_ids = self.tokenizer_.ragged_ids(validation_texts)
+        order = length_order(validation_ids)  # each validation batch padded only to its own longest text
+        validation = training.make_dataset(tf.gather(validation_ids, order), validation_targets[order], max(batch, 256))
+        return self._train(train, validation, targets.sum(axis=0), verbose, validation_order=order)
 
     def fit_file(self, path, options=None, validation_path=None, verbose="auto"):
         """Streaming fit for files larger than memory: lines are read lazily, epoch after epoch.
@@ -150,13 +150,21 @@ class TextClassifier:
         if verbose != 0:
             print(self.preparation_, flush=True)
 
-    def _train(self, train, validation, class_counts, verbose):
-        """Fit on the datasets, then measure the kept weights on the validation dataset."""
+    def _train(self, train, validation, class_counts, verbose, validation_order=None):
+        """Fit on the datasets, then measure the kept weights on the validation dataset.
+
+        Args:
+            validation_order: the validation texts' row numbers in the order ``validation`` yields
+                them, to give the validation targets and probabilities in the texts' own order;
+                None when it is that order.
+        """
         class_weight = None
         if self.config_.class_weight == "balanced":
             class_weight = training.balanced_class_weight(class_counts)
         self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose)
         true, probabilities = training.predict_dataset(self.model_, validation)
+        if validation_order is not None:
+            true, probabilities = unsort(true, validation_order), unsort(probabilities, validation_order)
         self.validation_targets_, self.validation_probabilities_ = true, probabilities
         predicted = self.label_set_.decide(probabilities, self.thresholds_)
         self.validation_report_ = evaluate_predictions(self.label_set_, true, predicted)
@@ -210,7 +218,7 @@ class TextClassifier:
         if not texts:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
         ids = self.tokenizer_.ragged_ids(texts)
-        order = np.argsort(ids.row_lengths().numpy(), kind="stable")  # batch texts of similar length
+        order = length_order(ids)  # batch texts of similar length
         dataset = training.make_dataset(tf.gather(ids, order), batch_size=batch_size)
         probabilities = np.empty((len(texts), len(self.classes_)), dtype=np.float32)
         probabilities[order] = self.model_.predict(dataset, verbose=0)
@@ -276,6 +284,18 @@ def as_texts(texts):
         if not isinstance(text, str):
             raise DataError(f"texts[{index}]: expected str, got {type(text).__name__}")
     return texts
+
+
+def length_order(ids):
+    """Row numbers of ``ids`` (int64 RaggedTensor, (n, None)), shortest row first (stable), shape (n,)."""
+    return np.argsort(ids.row_lengths().numpy(), kind="stable")
+
+
+def unsort(rows, order):
+    """``rows`` (n, ...), whose row k is row ``order[k]`` of some list, in that list's order."""
+    restored = np.empty_like(rows)
+    restored[order] = rows
+    return restored
 
 
 def _automatic(names):
