@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from textlstm.config import Config
-from textlstm.fused_lstm import FUSED_MAX_BATCH, FusedLSTM
+from textlstm.fused_lstm import FUSED_MAX_BATCH, FUSED_TRAINING_MAX_BATCH, FusedLSTM
 from textlstm.model import build_model
 
 LENGTHS = np.array([5, 2, 0, 4])  # right-padded rows, one of them empty
@@ -26,11 +26,11 @@ def pair(wrapper=None, **kwargs):
     return fused, plain, inputs
 
 
-def outputs_and_gradients(layer, inputs, training):
+def outputs_and_gradients(layer, inputs, training, mask=MASK):
     inputs = tf.constant(inputs)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
-        outputs = layer(inputs, mask=MASK, training=training)
+        outputs = layer(inputs, mask=mask, training=training)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         loss = sum(tf.reduce_sum(output**3) for output in outputs)
     return [np.asarray(o) for o in outputs], [np.asarray(g) for g in tape.gradient(loss, layer.trainable_weights + [inputs])]
@@ -79,14 +79,26 @@ def test_the_fused_kernel_runs_up_to_its_batch_limit_and_the_keras_loop_above():
         np.testing.assert_allclose(fused(inputs), plain(inputs), atol=1e-6)
 
 
-def test_models_that_train_above_the_limit_train_on_the_keras_loop_alone():
+def test_training_takes_the_kernel_alone_or_the_keras_loop_alone_by_the_training_batch_size():
+    assert graph_ops(FusedLSTM(3), training=True) >= {"BlockLSTM"}
+    assert "While" not in graph_ops(FusedLSTM(3), training=True)  # no switch: no Keras loop to differentiate
     layer = FusedLSTM(3, fused_training=False)
     assert "BlockLSTM" not in graph_ops(layer, training=True)
     assert "BlockLSTM" in graph_ops(layer, training=False)
-    assert "BlockLSTM" in graph_ops(FusedLSTM(3), training=True)
-    for batch_size, fused in ((FUSED_MAX_BATCH, True), (FUSED_MAX_BATCH + 1, False), (None, True)):
+    for batch_size, fused in ((FUSED_TRAINING_MAX_BATCH, True), (FUSED_TRAINING_MAX_BATCH + 1, False), (None, True)):
         model = build_model(Config(members=1, batch_size=batch_size), vocabulary_size=30, num_classes=2)
         assert model.get_layer("bidirectional_lstm_1").forward_layer.fused_training is fused
+
+
+def test_training_batches_above_the_inference_limit_give_keras_outputs_and_gradients():
+    fused, plain, _ = pair(return_sequences=True)
+    random = np.random.default_rng(5)
+    rows = random.normal(size=(FUSED_MAX_BATCH + 1, 5, 2)).astype("float32")
+    mask = np.arange(5)[None, :] < random.integers(0, 6, size=FUSED_MAX_BATCH + 1)[:, None]
+    got, got_gradients = outputs_and_gradients(fused, rows, True, mask)
+    want, want_gradients = outputs_and_gradients(plain, rows, True, mask)
+    for a, b in zip(got + got_gradients, want + want_gradients):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_fused_lstm_round_trips_through_its_config_and_model_file(tmp_path):

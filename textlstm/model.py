@@ -30,7 +30,7 @@ import re
 
 import keras
 
-from textlstm.fused_lstm import FUSED_MAX_BATCH, FusedLSTM
+from textlstm.fused_lstm import FUSED_TRAINING_MAX_BATCH, FusedLSTM
 from textlstm.layers import AttentionPooling, BranchMix, HashedNgrams, MaskedGlobalMaxPooling1D
 from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
 from textlstm.text import TextTokenizer
@@ -116,15 +116,15 @@ def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_nam
 def _rnn(config, index, return_sequences, input_block):
     """The ``index``-th recurrent layer: ``members * units`` units, block-diagonal when members > 1.
 
-    An LSTM is a ``FusedLSTM``; it trains on the fused kernel too only when the training batch
-    (``config.batch_size``) is at most ``FUSED_MAX_BATCH``.
+    An LSTM is a ``FusedLSTM``; it trains on the fused kernel when the training batch
+    (``config.batch_size``) is at most ``FUSED_TRAINING_MAX_BATCH``, else on the Keras loop.
 
     Args:
         input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
     """
     settings = {}
     if config.encoder == "lstm":
-        settings["fused_training"] = config.batch_size <= FUSED_MAX_BATCH
+        settings["fused_training"] = config.batch_size <= FUSED_TRAINING_MAX_BATCH
     recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[config.encoder]
     if config.members > 1:
         kernel = dict(members=config.members, row_block=input_block, column_block=config.units)
