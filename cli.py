@@ -46,6 +46,7 @@ from textlstm.report import training_report  # noqa: E402
 from textlstm.splits import overlap  # noqa: E402
 from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
+from textlstm.threads import use_rnn_threads  # noqa: E402
 from textlstm.training import branch_mix_text  # noqa: E402
 from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
 
@@ -74,6 +75,7 @@ class Commands(click.Group):
 @click.version_option(textlstm.__version__, prog_name="textlstm")
 def main():
     """LSTM text classifiers: labelled text in, a self-contained TensorFlow SavedModel out."""
+    use_rnn_threads()
 
 
 def config_options(command):

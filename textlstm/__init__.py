@@ -15,6 +15,7 @@ from textlstm.describe import Description, describe_model  # noqa: E402
 from textlstm.errors import ConfigError, DataError, ExportError, NotFittedError, TextlstmError  # noqa: E402
 from textlstm.explain import Explanation, explain  # noqa: E402
 from textlstm.export import Predictor, load  # noqa: E402
+from textlstm.threads import use_rnn_threads  # noqa: E402
 from textlstm.tuning import TuningResult, tune  # noqa: E402
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "read_corpus",
     "read_texts",
     "tune",
+    "use_rnn_threads",
 ]
