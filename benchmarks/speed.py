@@ -11,16 +11,20 @@ n-gram branch is off). They differ in the pipeline around the model and in how A
 - recipe: TextVectorization in tf.data, every text padded to one length (95th percentile of the
   training lengths), shuffled batches; the SavedModel wraps the vectorizer and the model.
 - textlstm: ``TextClassifier(ngrams=1, members=1, pooling="last", ...)``: in-graph tokenizer, batches from
-  length-sorted windows padded only to their own longest text; its own export. Its LSTM runs
-  batches of at most 32 texts (single-text serving, not these training batches of 64) through
-  TensorFlow's fused BlockLSTM kernel (``textlstm.fused_lstm``). Its Adam is ``FusedAdam``
-  (``textlstm.fused_adam``): Keras's arithmetic, each variable updated in one kernel.
+  length-sorted windows padded only to their own longest text; its own export. Its LSTM trains
+  on TensorFlow's fused BlockLSTM kernel (``textlstm.fused_lstm``: training batches of at most 64)
+  and predicts batches of at most 32 texts on it. Its Adam is ``FusedAdam``
+  (``textlstm.fused_adam``): Keras's arithmetic, each variable updated in one kernel. Its process
+  runs TensorFlow with one thread per op (``textlstm.use_rnn_threads``, as the ``textlstm``
+  command does); the recipe's keeps TensorFlow's defaults, as its code does.
 
-Each (data, system, seed) runs in a child process, which reports its peak RSS. Training examples/s
-is (training texts x epochs run) / fit seconds, validation included. Serving speed goes through the
-SavedModel signature only (see ``core_metrics.export_speed``). Training sets longer than
-``--train-limit`` are subsampled (stratified, seeded) and the table says so. Prints a Markdown
-table with means over seeds and the textlstm / recipe ratios; writes every run to JSON.
+Each (data, system, seed) trains in a child process, which reports its peak RSS. Training
+examples/s is (training texts x epochs run) / fit seconds, validation included. Then one more
+child, with TensorFlow's default threads as any serving process has, loads both SavedModels and
+measures them in turns (``core_metrics.export_speeds``): texts/s at batch 256 and single-text
+latency, through the signature only. Training sets longer than ``--train-limit`` are subsampled
+(stratified, seeded) and the table says so. Prints a Markdown table with means over seeds and the
+textlstm / recipe ratios; writes every run to JSON.
 """
 
 import os
@@ -39,7 +43,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from compare import DEFAULT_ROOT, holdout, is_chinese, run_child  # noqa: E402
-from core_metrics import export_speed  # noqa: E402
+from core_metrics import export_speeds  # noqa: E402
 
 SYSTEMS = ("recipe", "textlstm")
 MAX_TOKENS, EMBEDDING, UNITS, DROPOUT, BATCH, LEARNING_RATE = 20000, 128, 64, 0.5, 64, 1e-3
@@ -126,16 +130,17 @@ def run_textlstm(train, validation, test, seed, epochs, chinese, export_dir):
     return seconds, len(classifier.history_["loss"]), classifier.history_["best_epoch"], accuracy
 
 
-def child(directory, system, seed, epochs, train_limit):
-    """One run; prints one JSON line."""
+def child(directory, system, seed, epochs, train_limit, export_dir):
+    """One training run, its export written to ``export_dir``; prints one JSON line."""
+    if system == "textlstm":
+        import textlstm
+
+        textlstm.use_rnn_threads()
     train, validation, test = load(directory, train_limit, seed)
     runner = {"recipe": run_recipe, "textlstm": run_textlstm}[system]
-    with tempfile.TemporaryDirectory() as scratch:
-        export_dir = Path(scratch) / "model"
-        seconds, epochs_run, best_epoch, accuracy = runner(
-            train, validation, test, seed, epochs, is_chinese(train[0]), export_dir
-        )
-        throughput, p50, p99 = export_speed(export_dir, test[0])
+    seconds, epochs_run, best_epoch, accuracy = runner(
+        train, validation, test, seed, epochs, is_chinese(train[0]), export_dir
+    )
     print(
         json.dumps(
             {
@@ -147,13 +152,20 @@ def child(directory, system, seed, epochs, train_limit):
                 "epochs": epochs_run,
                 "best_epoch": best_epoch,
                 "test_accuracy": accuracy,
-                "export_texts_per_second": throughput,
-                "latency_p50_ms": p50,
-                "latency_p99_ms": p99,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     )
+
+
+def serve_child(directory, export_dirs):
+    """Both systems' exports served in turns over the test texts; prints {system: speeds} as JSON."""
+    import textlstm
+
+    texts = textlstm.read_corpus(directory / "test.csv").texts
+    speeds = export_speeds(dict(zip(SYSTEMS, export_dirs)), texts)
+    keys = ("export_texts_per_second", "latency_p50_ms", "latency_p99_ms")
+    print(json.dumps({system: dict(zip(keys, values)) for system, values in speeds.items()}))
 
 
 def main():
@@ -163,19 +175,29 @@ def main():
     parser.add_argument("--epochs", type=int, default=6, help="epochs each system trains (the best one is kept)")
     parser.add_argument("--train-limit", type=int, default=20000, help="subsample larger training sets to this many texts")
     parser.add_argument("--json", default="speed.json", help="where to write every run")
-    parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "SEED", "EXPORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=len(SYSTEMS), metavar="EXPORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     directories = [Path(d) for d in args.directories] or [DEFAULT_ROOT / "sst2", DEFAULT_ROOT / "online_shopping_10cats"]
     if args.child:
-        child(directories[0], args.child[0], int(args.child[1]), args.epochs, args.train_limit)
+        child(directories[0], args.child[0], int(args.child[1]), args.epochs, args.train_limit, Path(args.child[2]))
+        return
+    if args.serve:
+        serve_child(directories[0], args.serve)
         return
     runs = []
     for directory in directories:
         for seed in range(1, args.seeds + 1):
-            for system in SYSTEMS:
-                arguments = [str(directory), "--child", system, str(seed),
-                             "--epochs", str(args.epochs), "--train-limit", str(args.train_limit)]
-                runs.append(run_child(__file__, arguments, f"{system} on {directory.name} (seed {seed})"))
+            with tempfile.TemporaryDirectory() as scratch:
+                exports = [str(Path(scratch) / system) for system in SYSTEMS]
+                trained = []
+                for system, export in zip(SYSTEMS, exports):
+                    arguments = [str(directory), "--child", system, str(seed), export,
+                                 "--epochs", str(args.epochs), "--train-limit", str(args.train_limit)]
+                    trained.append(run_child(__file__, arguments, f"{system} on {directory.name} (seed {seed})"))
+                served = run_child(__file__, [str(directory), "--serve", *exports], f"serving on {directory.name} (seed {seed})")
+            for run in trained:
+                runs.append(run | served[run["system"]])
                 print(json.dumps(runs[-1]), flush=True)
     Path(args.json).write_text(json.dumps(runs, indent=2))
     print_table(runs)
