@@ -152,3 +152,17 @@ def test_export_keeps_the_chosen_branch_mix(tmp_path):
     np.testing.assert_allclose(textlstm.load(tmp_path / "m").predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-5)
     again = TextClassifier.from_keras(tmp_path / "m" / "model.keras")
     assert float(again.model_.get_layer("probabilities").recurrent_weight.numpy()) == pytest.approx(0.2)
+
+
+def test_a_mixed_float16_model_trains_and_exports_float32_probabilities(tmp_path):
+    classifier = TextClassifier(**dict(FAST, precision="mixed_float16", pooling="attention"))
+    classifier.fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    assert classifier.score(TEXTS, LABELS) == 1.0
+    classifier.export(tmp_path / "m")
+    served = textlstm.load(tmp_path / "m").predict_proba(PROBE)
+    assert served.dtype == np.float32
+    np.testing.assert_allclose(served, classifier.predict_proba(PROBE), atol=1e-5)
+    again = TextClassifier.from_keras(tmp_path / "m" / "model.keras")
+    assert again.config_.precision == "mixed_float16"
+    assert again.model_.get_layer("bidirectional_lstm_1").compute_dtype == "float16"
+    np.testing.assert_allclose(again.predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-6)

@@ -85,3 +85,12 @@ def test_training_compiles_with_fused_adam_at_the_configured_rate_and_clipping()
     assert isinstance(model.optimizer, FusedAdam)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
     assert model.optimizer.clipnorm == 2.0
+
+
+def test_mixed_float16_scales_the_loss_around_fused_adam():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    compile_model(model, Config(learning_rate=0.005, precision="mixed_float16"))
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(model.optimizer.inner_optimizer, FusedAdam)
+    compile_model(model, Config(learning_rate=0.005, precision="mixed_bfloat16"))  # bfloat16 has float32's range
+    assert isinstance(model.optimizer, FusedAdam)

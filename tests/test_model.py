@@ -116,11 +116,27 @@ def test_with_attention_returns_other_models_unchanged():
     assert with_attention(model) is model
 
 
+@pytest.mark.parametrize("precision, rounding", [("mixed_float16", 2e-3), ("mixed_bfloat16", 2e-2)])
+def test_mixed_precision_computes_the_recurrent_branch_in_16_bits_and_gives_float32(precision, rounding):
+    mixed = with_attention(small_model(precision=precision, members=2, pooling="attention"))
+    plain = with_attention(small_model(members=2, pooling="attention"))
+    plain.set_weights(mixed.get_weights())
+    assert mixed.get_layer("bidirectional_lstm_1").compute_dtype == precision.removeprefix("mixed_")
+    assert mixed.get_layer("member1_probabilities").compute_dtype == "float32"
+    assert {weight.dtype for weight in mixed.weights} == {"float32"}
+    got, want = mixed(IDS), plain(IDS)
+    assert got["probabilities"].dtype == "float32" and got["attention"].dtype == "float32"
+    np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=rounding)
+    np.testing.assert_allclose(got["attention"], want["attention"], atol=rounding)
+    assert np.all(got["attention"].numpy()[IDS == 0] == 0.0)
+
+
 @pytest.mark.skipif(not tf.config.list_logical_devices("GPU"), reason="no GPU: the cuDNN kernel is checked where one exists")
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
 @pytest.mark.parametrize("encoder", ["lstm", "gru"])
-def test_default_model_stays_on_the_cudnn_kernel(encoder):
+def test_default_model_stays_on_the_cudnn_kernel(encoder, precision):
     """Right padding, explicit masks and no recurrent dropout keep Keras on CudnnRNNV3 in training and inference."""
-    model = build_model(Config(encoder=encoder, num_layers=2), vocabulary_size=100, num_classes=3)
+    model = build_model(Config(encoder=encoder, num_layers=2, precision=precision), vocabulary_size=100, num_classes=3)
     for training in (True, False):
         concrete = tf.function(lambda ids: model(ids, training=training)).get_concrete_function(
             tf.TensorSpec([None, None], tf.int64)

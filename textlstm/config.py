@@ -39,6 +39,7 @@ Pooling = typing.Literal["last", "max", "mean", "attention", "max+mean"]
 Task = typing.Literal["single-label", "multi-label"]
 EarlyStoppingMetric = typing.Literal["macro_f1", "loss"]
 ClassWeight = typing.Literal["none", "balanced"]
+Precision = typing.Literal["float32", "mixed_float16", "mixed_bfloat16"]
 
 
 def _field(default, help, shown=None):
@@ -136,6 +137,13 @@ class Config:
     )
     ngram_learning_rate: float = _field(0.02, "Learning rate of the n-gram branch's linear weights.")
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
+    precision: Precision = _field(
+        "float32",
+        "Compute dtype of the recurrent branch: mixed_float16 (with loss scaling) or mixed_bfloat16 "
+        "compute in 16 bits over float32 weights, for GPUs with tensor cores; the n-gram branch and "
+        "the probabilities stay float32. On CPU, 16-bit compute is slower and the fused LSTM kernel "
+        "(float32 only) is not used.",
+    )
     early_stopping: EarlyStoppingMetric = _field(
         "macro_f1", "Validation metric that early stopping watches; the best epoch's weights are kept."
     )

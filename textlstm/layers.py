@@ -6,13 +6,14 @@ These two layers close that gap. Both take ``mask`` explicitly: (batch, time) bo
 """
 
 import keras
-import numpy as np
+import tensorflow as tf
 from keras import ops
 
 
 def _lowest(dtype):
-    """The most negative finite value of ``dtype``: masked positions never win a max or softmax."""
-    return float(np.finfo(keras.backend.standardize_dtype(dtype)).min)
+    """The most negative finite value of ``dtype`` (bfloat16 included): masked positions never win a
+    max or softmax."""
+    return float(tf.as_dtype(keras.backend.standardize_dtype(dtype)).min)
 
 
 @keras.saving.register_keras_serializable(package="textlstm")

@@ -81,35 +81,39 @@ def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_nam
     the members share each RNN layer as block-diagonal weights (see ``textlstm.members``), so the
     stack runs one loop over time for all of them.
 
+    Its layers compute in ``config.precision`` (a Keras dtype policy: float32 weights either way);
+    the dense output layers compute in float32, so the probabilities are float32.
+
     Returns:
         Probabilities, (batch, classes): the mean of the members' when there are several.
     """
-    members = config.members
+    members, dtype = config.members, config.precision
     embedded = []
     for member in range(1, members + 1):
         prefix = member_prefix(member, members)
         x = keras.layers.Embedding(
-            vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name=prefix + "embedding"
+            vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name=prefix + "embedding", dtype=dtype
         )(token_ids)  # (batch, time, embedding_dim)
-        embedded.append(keras.layers.Dropout(config.dropout, name=prefix + "embedding_dropout")(x))
-    x = embedded[0] if members == 1 else keras.layers.Concatenate(name="member_embeddings")(embedded)
+        embedded.append(keras.layers.Dropout(config.dropout, name=prefix + "embedding_dropout", dtype=dtype)(x))
+    x = embedded[0] if members == 1 else keras.layers.Concatenate(name="member_embeddings", dtype=dtype)(embedded)
     for index in range(1, config.num_layers + 1):
         is_last = index == config.num_layers
         input_block = config.embedding_dim if index == 1 else config.units
         layer = _rnn(config, index, return_sequences=not (is_last and config.pooling == "last"), input_block=input_block)
         if config.bidirectional:
-            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{config.encoder}_{index}")
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{config.encoder}_{index}", dtype=dtype)
         x = layer(x, mask=mask)  # (batch, time, directions * members * units), or (batch, ...) when last
         if not is_last:
-            x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}")(x)
-    sequences = [x] if members == 1 else MemberSplit(members, 2 if config.bidirectional else 1, name=MEMBER_SPLIT)(x)
+            x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}", dtype=dtype)(x)
+    sequences = [x] if members == 1 else MemberSplit(members, 2 if config.bidirectional else 1, name=MEMBER_SPLIT, dtype=dtype)(x)
     outputs = []
     for member, sequence in enumerate(sequences, start=1):
         prefix = member_prefix(member, members)
         pooled = _pool(config, sequence, mask, prefix)
-        pooled = keras.layers.Dropout(config.dropout, name=prefix + "pooled_dropout")(pooled)
+        pooled = keras.layers.Dropout(config.dropout, name=prefix + "pooled_dropout", dtype=dtype)(pooled)
         name = output_name if members == 1 else MEMBER_OUTPUT.format(member)
-        outputs.append(keras.layers.Dense(num_classes, activation=_activation(config), name=name)(pooled))
+        dense = keras.layers.Dense(num_classes, activation=_activation(config), name=name, dtype="float32")
+        outputs.append(dense(pooled))
     return outputs[0] if members == 1 else keras.layers.Average(name=output_name)(outputs)
 
 
@@ -122,7 +126,7 @@ def _rnn(config, index, return_sequences, input_block):
     Args:
         input_block: features per member in its input (the embedding size, or ``units`` above the first layer).
     """
-    settings = {}
+    settings = {"dtype": config.precision}
     if config.encoder == "lstm":
         settings["fused_training"] = config.batch_size <= FUSED_TRAINING_MAX_BATCH
     recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[config.encoder]
@@ -151,16 +155,16 @@ def _pool(config, sequence, mask, prefix=""):
     if config.pooling == "last":
         return sequence
     if config.pooling == "attention":
-        pooled, _ = AttentionPooling(config.attention_units, name=prefix + ATTENTION_LAYER)(sequence, mask=mask)
+        pooled, _ = AttentionPooling(config.attention_units, name=prefix + ATTENTION_LAYER, dtype=config.precision)(sequence, mask=mask)
         return pooled
     pooled = []
     if config.pooling in ("max", "max+mean"):
-        pooled.append(MaskedGlobalMaxPooling1D(name=prefix + "max_pooling")(sequence, mask=mask))
+        pooled.append(MaskedGlobalMaxPooling1D(name=prefix + "max_pooling", dtype=config.precision)(sequence, mask=mask))
     if config.pooling in ("mean", "max+mean"):
-        pooled.append(keras.layers.GlobalAveragePooling1D(name=prefix + "mean_pooling")(sequence, mask=mask))
+        pooled.append(keras.layers.GlobalAveragePooling1D(name=prefix + "mean_pooling", dtype=config.precision)(sequence, mask=mask))
     if len(pooled) == 1:
         return pooled[0]
-    return keras.layers.Concatenate(name=prefix + "max_mean_pooling")(pooled)
+    return keras.layers.Concatenate(name=prefix + "max_mean_pooling", dtype=config.precision)(pooled)
 
 
 def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
@@ -195,7 +199,7 @@ def with_attention(model):
     heads = [layer for layer in model.layers if layer.name.endswith(ATTENTION_LAYER)]
     if not heads:
         return model
-    weights = [head.output[1] for head in heads]
+    weights = [keras.ops.cast(head.output[1], "float32") for head in heads]  # float32 under mixed precision too
     attention = weights[0] if len(weights) == 1 else keras.layers.Average(name="mean_attention")(weights)
     return keras.Model(model.input, {"probabilities": model.output, "attention": attention})
 

@@ -92,7 +92,9 @@ def _loss(single):
 
 
 def _optimizer(config):
-    return FusedAdam(config.learning_rate, clipnorm=config.clipnorm)
+    """FusedAdam; scaling the loss under mixed_float16, whose small gradients would underflow in float16."""
+    adam = FusedAdam(config.learning_rate, clipnorm=config.clipnorm)
+    return keras.optimizers.LossScaleOptimizer(adam) if config.precision == "mixed_float16" else adam
 
 
 def compile_model(model, config):
