@@ -220,9 +220,7 @@ class TextClassifier:
         ids = self.tokenizer_.ragged_ids(texts)
         order = length_order(ids)  # batch texts of similar length
         dataset = training.make_dataset(tf.gather(ids, order), batch_size=batch_size)
-        probabilities = np.empty((len(texts), len(self.classes_)), dtype=np.float32)
-        probabilities[order] = self.model_.predict(dataset, verbose=0)
-        return probabilities
+        return unsort(self.model_.predict(dataset, verbose=0), order)
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted labels, shape (n,); multi-label predictions joined by the delimiter."""
