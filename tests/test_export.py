@@ -166,3 +166,17 @@ def test_a_mixed_float16_model_trains_and_exports_float32_probabilities(tmp_path
     assert again.config_.precision == "mixed_float16"
     assert again.model_.get_layer("bidirectional_lstm_1").compute_dtype == "float16"
     np.testing.assert_allclose(again.predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "settings, fused",
+    [({}, True), ({"encoder": "gru"}, False), ({"precision": "mixed_bfloat16"}, False), ({"num_layers": 2, "bidirectional": False}, True)],
+)
+def test_serving_chunks_are_the_fused_kernels_batch_when_every_lstm_predicts_on_it(settings, fused):
+    from textlstm.config import Config
+    from textlstm.export import SERVE_CHUNK, serving_chunk
+    from textlstm.fused_lstm import FUSED_MAX_BATCH
+    from textlstm.model import build_model
+
+    model = build_model(Config(embedding_dim=4, units=3, **settings), vocabulary_size=10, num_classes=2)
+    assert serving_chunk(model) == (FUSED_MAX_BATCH if fused else SERVE_CHUNK)

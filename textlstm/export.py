@@ -27,17 +27,25 @@ from textlstm.config import SCHEMA_VERSION, Config
 from textlstm.errors import ExportError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.files import apply_umask
+from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
 from textlstm.labels import LabelSet
 from textlstm.model import output_dict, split_text_model, text_model, with_attention
 
 METADATA_FILE = "textlstm.json"
 KERAS_FILE = "model.keras"
 PREDICT_BATCH = 256
-# Texts per model call inside ``serving_default``: a batch is sorted by length and run in chunks of
-# this many texts. Measured by hand on 2 CPU cores (batch 256, exports of benchmarks/speed.py's
-# BiLSTM): chunks of 128 serve online_shopping_10cats (median 30, longest 155 tokens) 1.35x faster
-# than one call, and sst2 (median 17, longest 33) at the same speed; chunks of 64 are slower on
-# short texts.
+# Texts per model call inside ``serving_default``: a batch is sorted by length and run in chunks, each
+# padded only to its own longest text. A model whose LSTMs predict on the fused kernel
+# (``textlstm.fused_lstm``) takes chunks of ``FUSED_MAX_BATCH``, the kernel's batch limit; others take
+# ``SERVE_CHUNK``. Measured by hand on 2 CPU cores, batch 256, texts/s (exports of
+# benchmarks/speed.py's BiLSTM; the default model with an LSTM and with a GRU):
+#
+#     chunk                                   32       64      128
+#     speed.py BiLSTM, online_shopping     7,641        -    5,234   (recipe 3,026)
+#     speed.py BiLSTM, sst2               18,579        -   17,325   (recipe 15,813)
+#     default model, online_shopping       8,051    6,765    6,006
+#     default model, sst2                 18,611   16,990   18,537
+#     default model with a GRU, sst2      13,150   16,816   18,320
 SERVE_CHUNK = 128
 
 
@@ -53,11 +61,19 @@ def export_metadata(config, label_set, vocabulary_size):
     }
 
 
-def serving_function(tokenizer, model, label_set, thresholds, chunk=SERVE_CHUNK):
+def serving_chunk(model):
+    """Texts per model call when serving ``model``: ``FUSED_MAX_BATCH`` if its LSTMs predict on the
+    fused kernel, else ``SERVE_CHUNK``."""
+    return FUSED_MAX_BATCH if predicts_fused(model) else SERVE_CHUNK
+
+
+def serving_function(tokenizer, model, label_set, thresholds, chunk=None):
     """A tf.function: text (batch,) -> {probabilities, label, score[, attention]}.
 
-    The model runs over the batch sorted by length, ``chunk`` texts per call (``run_by_length``).
+    The model runs over the batch sorted by length, ``chunk`` texts per call (``run_by_length``;
+    default ``serving_chunk(model)``).
     """
+    chunk = chunk or serving_chunk(model)
     network = with_attention(model)
     classes = tf.constant(list(label_set.classes))
     thresholds = tf.constant(thresholds, dtype=tf.float32)

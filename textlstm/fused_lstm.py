@@ -68,7 +68,9 @@ class FusedLSTM(keras.layers.LSTM):
     def get_config(self):
         return {**super().get_config(), "fused_training": self.fused_training}
 
-    def _fusable(self):
+    def fusable(self):
+        """Whether this layer can run on the kernel here: TensorFlow on CPU, float32, no dropout inside the
+        cell, Keras's default activations."""
         cell = self.cell
         return (
             keras.backend.backend() == "tensorflow"
@@ -83,7 +85,7 @@ class FusedLSTM(keras.layers.LSTM):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """(last output (batch, units), outputs (batch, time, units) in processing order, (h, c))."""
         keras_loop = lambda: keras.layers.LSTM.inner_loop(self, sequences, initial_state, mask, training)  # noqa: E731
-        if not self._fusable() or (training and not self.fused_training):
+        if not self.fusable() or (training and not self.fused_training):
             return keras_loop()
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -132,3 +134,15 @@ class FusedLSTM(keras.layers.LSTM):
         if not self.return_sequences:
             outputs = h[:, None]  # what the Keras loop gives without return_sequences
         return h, outputs, (h, c)
+
+
+def predicts_fused(model):
+    """Whether every recurrent layer of ``model`` (Bidirectional ones included) is a ``FusedLSTM`` that
+    predicts batches of at most ``FUSED_MAX_BATCH`` texts on the kernel here."""
+    recurrent = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            recurrent += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, keras.layers.RNN):
+            recurrent.append(layer)
+    return bool(recurrent) and all(isinstance(layer, FusedLSTM) and layer.fusable() for layer in recurrent)
