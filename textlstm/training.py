@@ -341,11 +341,16 @@ def branch_mix_text(history):
 def predict_dataset(model, dataset):
     """Run ``model`` over a dataset of (ids, targets).
 
+    The model runs inside one tf.function whose ids have an unknown time axis, traced once:
+    ``predict_on_batch`` traced again for every new padded length (about 0.3 s each; sst2's 872
+    validation texts, batched by length, gave 4).
+
     Returns:
         (targets (n, classes), probabilities (n, classes)) as NumPy arrays.
     """
+    run = tf.function(lambda ids: model(ids, training=False), input_signature=[tf.TensorSpec([None, None], tf.int64)])
     targets, probabilities = [], []
     for ids, batch_targets in dataset:
-        probabilities.append(np.asarray(model.predict_on_batch(ids)))
+        probabilities.append(run(ids).numpy())
         targets.append(batch_targets.numpy())
     return np.concatenate(targets), np.concatenate(probabilities)
