@@ -73,7 +73,8 @@ def serving_function(tokenizer, model, label_set, thresholds, chunk=None):
     The model runs over the batch sorted by length, ``chunk`` texts per call (``run_by_length``;
     default ``serving_chunk(model)``).
     """
-    chunk = chunk or serving_chunk(model)
+    if chunk is None:
+        chunk = serving_chunk(model)
     network = with_attention(model)
     classes = tf.constant(list(label_set.classes))
     thresholds = tf.constant(thresholds, dtype=tf.float32)

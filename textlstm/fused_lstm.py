@@ -31,6 +31,8 @@ gates in V1's order, so the V1 op with reordered weights is used for training an
 import keras
 import tensorflow as tf
 
+# Inference batches of at most this many rows take the kernel; the export's serving signature also
+# runs its length-sorted groups at this size (``textlstm.export.serving_chunk``).
 FUSED_MAX_BATCH = 32
 FUSED_TRAINING_MAX_BATCH = 64
 
