@@ -133,6 +133,19 @@ def test_serving_runs_texts_sorted_by_length_in_chunks_and_restores_their_order(
         np.testing.assert_allclose(outputs["attention"][i], np.pad(attention, (0, width - len(attention))), atol=1e-6)
 
 
+def test_a_batch_of_several_fused_kernel_groups_serves_what_the_classifier_predicts(fitted, exported):
+    from textlstm.export import serving_chunk
+    from textlstm.fused_lstm import FUSED_MAX_BATCH
+
+    assert serving_chunk(fitted.model_) == FUSED_MAX_BATCH
+    words = "the cat dog sat on a mat my 小 猫 狗 barks".split()
+    rng = np.random.default_rng(0)
+    count = 2 * FUSED_MAX_BATCH + 7  # two full groups and a short one, in one signature call
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 12))) for _ in range(count)]
+    served = textlstm.load(exported).predict_proba(texts, batch_size=count)
+    np.testing.assert_allclose(served, fitted.predict_proba(texts), atol=1e-5)
+
+
 def test_members_model_exports_the_same_predictions_and_mean_attention(tmp_path):
     settings = dict(FAST, epochs=2, members=2, pooling="attention")
     classifier = TextClassifier(**settings).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
