@@ -63,7 +63,7 @@ def export_metadata(config, label_set, vocabulary_size):
 
 def serving_chunk(model):
     """Texts per model call when serving ``model``: ``FUSED_MAX_BATCH`` if its LSTMs predict on the
-    fused kernel, else ``SERVE_CHUNK``."""
+    fused kernel, else ``SERVE_CHUNK``. Decided on the machine that exports, and fixed in the signature."""
     return FUSED_MAX_BATCH if predicts_fused(model) else SERVE_CHUNK
 
 
