@@ -47,7 +47,7 @@ from textlstm.splits import overlap  # noqa: E402
 from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
 from textlstm.threads import use_rnn_threads  # noqa: E402
-from textlstm.training import branch_mix_text  # noqa: E402
+from textlstm.training import branch_mix_text, ngram_fit_text  # noqa: E402
 from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
 
 
@@ -346,6 +346,7 @@ def _echo_outcome(classifier, dev_path, quiet):
     mix = branch_mix_text(classifier.history_)
     if mix:
         click.echo(f"Output: {mix}")
+        click.echo(f"N-gram branch: {ngram_fit_text(classifier.history_)}")
 
 
 @main.command()

@@ -58,6 +58,12 @@ def test_train_writes_the_export_and_prints_metrics(trained):
     assert {"loss", "val_loss", "val_macro_f1", "best_epoch", "recurrent_weight"} <= set(history)
     weight = history["recurrent_weight"]
     assert f"Output: {weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch" in result.output
+    fitted = history["ngram_fit"]
+    assert (
+        f"N-gram branch: logistic regression (C={fitted['c']:g}, the lowest validation loss of 1, 10, 100) "
+        f"over {fitted['features']:,} TF-IDF features of "
+        f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations)"
+    ) in result.output
 
 
 def test_evaluate(trained, workspace, tmp_path):

@@ -26,34 +26,41 @@ def test_padding_changes_nothing(encoder, pooling):
     np.testing.assert_allclose(expected.sum(axis=1), 1.0, atol=1e-6)
     longer = np.pad(IDS, [(0, 0), (0, 5)])  # five more padding steps
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
-    for name in ("embedding", "ngram_weights"):
-        embedding = model.get_layer(name)
-        table = embedding.embeddings.numpy()
+    for variable in (model.get_layer("embedding").embeddings, model.get_layer("ngram_weights").kernel):
+        table = variable.numpy()
         table[0] = 100.0  # whatever the padding row holds
-        embedding.embeddings.assign(table)
+        variable.assign(table)
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
 
 
 def test_output_mixes_the_recurrent_and_ngram_branches():
     model = small_model()
+    rng = np.random.default_rng(0)
     weights = model.get_layer("ngram_weights")
-    weights.embeddings.assign(np.random.default_rng(0).normal(size=weights.embeddings.shape))
+    for variable in (weights.idf, weights.kernel, weights.bias):
+        variable.assign(rng.uniform(0.5, 2.0, size=variable.shape))
     branches = keras.Model(model.input, [model.get_layer(name).output for name in BRANCHES.values()])
     recurrent, ngram = (output.numpy() for output in branches(IDS))
     np.testing.assert_allclose(model(IDS), (recurrent + ngram) / 2, atol=1e-6)  # 0.5 until training chooses
     model.get_layer("probabilities").recurrent_weight.assign(0.3)
     np.testing.assert_allclose(model(IDS), 0.3 * recurrent + 0.7 * ngram, atol=1e-6)
-    np.testing.assert_allclose(ngram, numpy_ngram_branch(IDS, weights.embeddings.numpy(), 12, 20), atol=1e-5)
+    expected = numpy_ngram_branch(IDS, *(variable.numpy() for variable in (weights.idf, weights.kernel, weights.bias)), 12, 20)
+    np.testing.assert_allclose(ngram, expected, atol=1e-5)
 
 
-def numpy_ngram_branch(ids, table, vocabulary_size, buckets):
-    """softmax(sum of the weights of a text's tokens and bigrams / sqrt(their count)); the scale is 20 = 0.02 / 1e-3."""
+def numpy_ngram_branch(ids, idf, kernel, bias, vocabulary_size, buckets):
+    """softmax(TF-IDF vector of a text's tokens and hashed bigrams x kernel + bias): an id seen c times
+    weighs (1 + ln c) * idf, and the vector has unit length. The character n-gram table is empty here."""
     rows = []
     for row in ids:
         tokens = [int(v) for v in row if v]
         grams = [(a * 1000003 + b) % buckets + vocabulary_size for a, b in zip(tokens, tokens[1:])]
-        features = tokens + grams
-        logits = 20 * table[features].sum(axis=0) / np.sqrt(len(features))
+        features = {}
+        for feature in tokens + grams:
+            features[feature] = features.get(feature, 0) + 1
+        values = {feature: (1 + np.log(count)) * idf[feature] for feature, count in features.items()}
+        norm = np.sqrt(sum(value**2 for value in values.values()))
+        logits = sum(value / norm * kernel[feature] for feature, value in values.items()) + bias
         rows.append(np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum())
     return np.array(rows)
 
@@ -123,7 +130,8 @@ def test_mixed_precision_computes_the_recurrent_branch_in_16_bits_and_gives_floa
     plain.set_weights(mixed.get_weights())
     assert mixed.get_layer("bidirectional_lstm_1").compute_dtype == precision.removeprefix("mixed_")
     assert mixed.get_layer("member1_probabilities").compute_dtype == "float32"
-    assert {weight.dtype for weight in mixed.weights} == {"float32"}
+    # Every weight is float32 but the character n-gram table, which holds ids.
+    assert {weight.path: weight.dtype for weight in mixed.weights if weight.dtype != "float32"} == {"char_ngrams/table": "int32"}
     got, want = mixed(IDS), plain(IDS)
     assert got["probabilities"].dtype == "float32" and got["attention"].dtype == "float32"
     np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=rounding)

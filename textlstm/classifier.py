@@ -13,7 +13,7 @@ from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
 from textlstm.labels import LabelSet
-from textlstm.model import build_model, embedding_layers
+from textlstm.model import build_model, embedding_layers, fill_char_ngrams
 from textlstm.splits import stratified_indices
 from textlstm.text import TextTokenizer, build_vocabulary
 
@@ -143,6 +143,7 @@ class TextClassifier:
             self.pretrained_ = align_vectors(config.embeddings, self.tokenizer_.vocabulary, config.seed)
             self.config_ = self.config_.replace(embedding_dim=self.pretrained_.matrix.shape[1])
         self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
+        fill_char_ngrams(self.model_, self.tokenizer_.vocabulary, self.config_)
         if self.pretrained_ is not None:
             for layer in embedding_layers(self.model_):
                 layer.embeddings.assign(self.pretrained_.matrix)
@@ -162,6 +163,8 @@ class TextClassifier:
         if self.config_.class_weight == "balanced":
             class_weight = training.balanced_class_weight(class_counts)
         self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose)
+        if "ngram_fit" in self.history_:  # the C kept, when it was chosen on the validation texts
+            self.config_ = self.config_.replace(ngram_c=self.history_["ngram_fit"]["c"])
         true, probabilities = training.predict_dataset(self.model_, validation)
         if validation_order is not None:
             true, probabilities = unsort(true, validation_order), unsort(probabilities, validation_order)

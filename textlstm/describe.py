@@ -12,7 +12,7 @@ import dataclasses
 
 import keras
 
-from textlstm.layers import AttentionPooling, BranchMix
+from textlstm.layers import AttentionPooling, BranchMix, TfidfLogits, TokenCharNgrams
 from textlstm.members import MemberBlocks
 from textlstm.model import MEMBER_SPLIT, member_outputs, member_prefix
 
@@ -72,7 +72,9 @@ def parameter_formula(layer):
     LSTM 4·u·(in+u+1) (four gates, each with input weights, recurrent weights and a bias); GRU
     3·u·(in+u+2) with Keras's ``reset_after=True`` (two biases per gate), 3·u·(in+u+1) without;
     ×2 for a Bidirectional layer; ×M for an RNN layer shared by M members, with ``u`` and ``in`` per
-    member; Embedding V·d; Dense in·out+out; additive attention f·a+a+a; the branch mix 1.
+    member; Embedding V·d; Dense in·out+out; additive attention f·a+a+a; the branch mix 1; an n-gram
+    bag's TF-IDF logits S·(C+1)(+C) (an idf and C weights per id, C biases); the words' character
+    n-gram table V·64.
     """
     if isinstance(layer, keras.layers.Bidirectional):
         formula, value = _recurrent_formula(layer.forward_layer)
@@ -90,6 +92,12 @@ def parameter_formula(layer):
         return f"{features}·{units}+{units}+{units}", features * units + 2 * units
     if isinstance(layer, BranchMix):
         return "1 (the branches' mix, chosen after training)", 1
+    if isinstance(layer, TfidfLogits):
+        bias = f"+{layer.classes}" if layer.use_bias else ""
+        value = layer.size * (layer.classes + 1) + (layer.classes if layer.use_bias else 0)
+        return f"{layer.size}·({layer.classes}+1){bias} (idf and logistic regression, fitted by scikit-learn)", value
+    if isinstance(layer, TokenCharNgrams):
+        return f"{layer.vocabulary_size}·{layer.width} (each word's character n-gram ids, not trained)", layer.vocabulary_size * layer.width
     if layer.weights:
         raise ValueError(f"no parameter formula for layer {layer.name!r} ({type(layer).__name__})")
     return "0", 0
@@ -127,9 +135,7 @@ def _shape(layer, time_major):
 
 def _written(shape, name, time_major):
     """A shape with named open axes: (batch, time, 16); (batch, grams) for the n-gram ids."""
-    names = ["batch", "grams" if name == "hashed_ngrams" else "time"]
-    if name == "ngram_weights":
-        names[1] = "time+grams"
+    names = ["batch", "grams" if name in ("hashed_ngrams", "char_ngrams") else "time"]
     dims = [names[i] if size is None and i < 2 else str(size) for i, size in enumerate(shape)]
     if time_major and len(dims) == 3:
         dims[0], dims[1] = dims[1], dims[0]

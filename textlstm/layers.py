@@ -133,6 +133,106 @@ class HashedNgrams(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
+class TokenCharNgrams(keras.layers.Layer):
+    """Each token id's character n-grams, looked up in a fixed table (``char_ngram_table``).
+
+    Args:
+        vocabulary_size: rows of the table (ids, padding and OOV included).
+        width: n-gram ids per token (columns of the table).
+
+    Weights: ``table`` (vocabulary_size, width) int32, not trained: row i holds token i's n-gram
+    ids, 0 where it has no more.
+
+    Input shape: (batch, time) int64, 0 = padding.
+    Output shape: (batch, time * width) int64, 0 = none.
+    """
+
+    def __init__(self, vocabulary_size, width, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.width = int(width)
+
+    def build(self, input_shape):
+        self.table = self.add_weight(
+            shape=(self.vocabulary_size, self.width), dtype="int32", initializer="zeros", trainable=False, name="table"
+        )
+
+    def call(self, ids):
+        grams = ops.take(self.table, ops.cast(ids, "int32"), axis=0)  # (batch, time, width)
+        return ops.cast(ops.reshape(grams, (ops.shape(ids)[0], -1)), "int64")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary_size=self.vocabulary_size, width=self.width)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
+class TfidfLogits(keras.layers.Layer):
+    """A linear model over the TF-IDF vector of each row's ids; its weights are set by scikit-learn.
+
+    A row's ids (0 = none) become a sparse vector: id j, seen c times in the row, gets
+    ``(1 + ln c) * idf[j]``, and the vector is scaled to unit L2 norm. That is scikit-learn's
+    ``TfidfTransformer(sublinear_tf=True)`` with ``idf_ = idf``. The logits are that vector times
+    ``kernel``, plus ``bias``. Keras does not train the weights: ``textlstm.ngram_fit`` fits them.
+
+    Args:
+        size: ids lie in [0, size).
+        classes: logits per row.
+        use_bias: add ``bias``.
+
+    Weights (not trained): ``idf`` (size,), ``kernel`` (size, classes), ``bias`` (classes,).
+
+    Input shape: (batch, n) int64, 0 = none. Output shape: (batch, classes) float32.
+    """
+
+    def __init__(self, size, classes, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.classes = int(classes)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape):
+        self.idf = self.add_weight(shape=(self.size,), initializer="ones", trainable=False, name="idf")
+        self.kernel = self.add_weight(shape=(self.size, self.classes), initializer="zeros", trainable=False, name="kernel")
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.classes,), initializer="zeros", trainable=False, name="bias")
+
+    def counts(self, ids):
+        """How often each id occurs in each row: three (entries,) tensors, rows and ids int64 and counts float32."""
+        ids = tf.cast(ids, tf.int64)
+        rows = tf.broadcast_to(tf.range(tf.shape(ids, out_type=tf.int64)[0])[:, None], tf.shape(ids, out_type=tf.int64))
+        keys = tf.boolean_mask(rows * self.size + ids, tf.not_equal(ids, 0))
+        unique, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+        return unique // self.size, unique % self.size, tf.cast(counts, tf.float32)
+
+    def features(self, ids):
+        """The rows' TF-IDF vectors as three (entries,) tensors: rows, ids (int64) and values (float32)."""
+        rows, columns, counts = self.counts(ids)
+        values = (1.0 + tf.math.log(counts)) * tf.gather(self.idf, columns)
+        norms = tf.sqrt(tf.math.unsorted_segment_sum(values * values, rows, tf.shape(ids, out_type=tf.int64)[0]))
+        return rows, columns, values / tf.gather(norms, rows)
+
+    def call(self, ids):
+        rows, columns, values = self.features(ids)
+        logits = tf.math.unsorted_segment_sum(
+            values[:, None] * tf.gather(self.kernel, columns), rows, tf.shape(ids, out_type=tf.int64)[0]
+        )
+        return logits + self.bias if self.use_bias else logits
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.classes)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, classes=self.classes, use_bias=self.use_bias)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
 class BranchMix(keras.layers.Layer):
     """``w * recurrent + (1 - w) * ngram``: the two branches' probabilities, mixed by a weight that
     is not trained by gradient descent but chosen on validation data after training (0.5 until then).

@@ -19,8 +19,12 @@ The members share each RNN layer as block-diagonal weights, one loop over time f
 With ``ngrams > 1`` (the default) the output mixes that with an n-gram branch:
 
     token_ids and their hashed 2..N-grams     (batch, time + grams), 0 = padding
-    -> one weight per class each, summed / sqrt(count)         (batch, classes)
+    -> TF-IDF vector x weights                                 (batch, classes)
+    + the same over the words' character 2..5-grams            (batch, time * 64) -> (batch, classes)
     -> softmax or sigmoid                                      (batch, classes)   n-gram branch
+
+The n-gram branch is a logistic regression that scikit-learn fits before the recurrent members train
+(``textlstm.ngram_fit``); its weights are not trained by Keras.
     w * recurrent + (1 - w) * ngram                            (batch, classes)   BranchMix
 
 ``w`` is 0.5 until training chooses it on the validation data (``training.choose_branch_mix``).
@@ -31,15 +35,27 @@ import re
 import keras
 
 from textlstm.fused_lstm import FUSED_TRAINING_MAX_BATCH, FusedLSTM
-from textlstm.layers import AttentionPooling, BranchMix, HashedNgrams, MaskedGlobalMaxPooling1D
+from textlstm.layers import (
+    AttentionPooling,
+    BranchMix,
+    HashedNgrams,
+    MaskedGlobalMaxPooling1D,
+    TfidfLogits,
+    TokenCharNgrams,
+)
 from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
-from textlstm.text import TextTokenizer
+from textlstm.text import TextTokenizer, char_ngram_table
 
 ATTENTION_LAYER = "attention_pooling"
 OUTPUT = "probabilities"
 # With ngrams > 1 the model mixes two branches' probabilities; training fits and stops each on its own.
 BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilities"}
 NGRAM_WEIGHTS = "ngram_weights"
+CHAR_NGRAMS = "char_ngrams"
+CHAR_NGRAM_WEIGHTS = "char_ngram_weights"
+# Character n-grams kept per vocabulary word: all of those of a word of up to 16 characters
+# (4 * 16 - 2 for n = 2..5).
+CHAR_NGRAMS_PER_TOKEN = 64
 # With members > 1 each recurrent member has its own output, and the recurrent branch is their mean.
 MEMBER_OUTPUT = "member{}_probabilities"
 # The layer that cuts the shared RNN layer's output into the members' shares.
@@ -67,6 +83,17 @@ def build_model(config, vocabulary_size, num_classes):
     ngram = keras.layers.Activation(_activation(config), name=BRANCHES["ngram"])(ngram_logits)
     probabilities = BranchMix(name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
+
+
+def fill_char_ngrams(model, vocabulary, config):
+    """Write the vocabulary's character n-grams (``char_ngram_table``) into the model's table, if it has one.
+
+    Args:
+        vocabulary: all tokens by id (``TextTokenizer.vocabulary``).
+    """
+    if config.char_ngrams > 1 and config.ngrams > 1:
+        table = char_ngram_table(vocabulary, config.char_ngrams, config.ngram_buckets, CHAR_NGRAMS_PER_TOKEN)
+        model.get_layer(CHAR_NGRAMS).table.assign(table)
 
 
 def member_prefix(member, members):
@@ -168,23 +195,22 @@ def _pool(config, sequence, mask, prefix=""):
 
 
 def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
-    """The n-gram branch: a linear model over the bag of tokens and hashed n-grams, (batch, classes).
+    """The n-gram branch: logistic-regression logits over TF-IDF vectors of the text, (batch, classes).
 
-    Each token id and each n-gram bucket has one weight per class. A text's logits are the sum of its
-    weights over the square root of its count of tokens and n-grams (an L2-normalized binary bag, as
-    TF-IDF normalizes), times ``ngram_learning_rate / learning_rate``: Adam moves each weight by about
-    ``learning_rate`` per step, so the factor makes the logits move at ``ngram_learning_rate``.
+    Two bags, each a TF-IDF vector of its own (``TfidfLogits``), as scikit-learn's union of a word
+    and a ``char_wb`` vectorizer: the token ids with the hashed 2..N-grams after them, and the
+    character n-grams of the text's vocabulary words (``TokenCharNgrams``). scikit-learn fits the
+    weights before the recurrent members train (``textlstm.ngram_fit``).
     """
     gram_ids = HashedNgrams(config.ngrams, config.ngram_buckets, name="hashed_ngrams")(token_ids)  # (batch, grams)
     shifted = keras.ops.where(gram_ids > 0, gram_ids + vocabulary_size - 1, 0)  # after the token ids
     bag_ids = keras.ops.concatenate([token_ids, shifted], axis=1)  # (batch, time + grams)
-    weights = keras.layers.Embedding(
-        vocabulary_size + config.ngram_buckets, num_classes, embeddings_initializer="zeros", name=NGRAM_WEIGHTS
-    )(bag_ids)  # (batch, time + grams, classes)
-    present = keras.ops.cast(keras.ops.not_equal(bag_ids, 0), weights.dtype)  # (batch, time + grams)
-    total = keras.ops.sum(weights * keras.ops.expand_dims(present, -1), axis=1)  # (batch, classes)
-    count = keras.ops.maximum(keras.ops.sum(present, axis=1, keepdims=True), 1.0)  # (batch, 1)
-    return total * (config.ngram_learning_rate / config.learning_rate) / keras.ops.sqrt(count)
+    logits = TfidfLogits(vocabulary_size + config.ngram_buckets, num_classes, name=NGRAM_WEIGHTS)(bag_ids)
+    if config.char_ngrams > 1:
+        char_ids = TokenCharNgrams(vocabulary_size, CHAR_NGRAMS_PER_TOKEN, name=CHAR_NGRAMS)(token_ids)
+        char_logits = TfidfLogits(config.ngram_buckets + 1, num_classes, use_bias=False, name=CHAR_NGRAM_WEIGHTS)(char_ids)
+        logits = keras.layers.Add(name="ngram_logits")([logits, char_logits])
+    return logits
 
 
 def with_attention(model):

@@ -16,6 +16,7 @@ Ids: 0 is padding, 1 the out-of-vocabulary token ``[UNK]``, 2.. the vocabulary b
 
 import collections
 import dataclasses
+import zlib
 
 import keras
 import numpy as np
@@ -46,6 +47,31 @@ def standardize(texts, mode):
     if mode == "auto":
         texts = tf.strings.regex_replace(texts, _CJK, r" \1 ")
     return texts
+
+
+def char_ngram_table(vocabulary, order, buckets, width):
+    """The character n-grams (2 <= n <= ``order``) of every vocabulary token, hashed to buckets.
+
+    A token is read with a space before and after, as scikit-learn's ``char_wb`` analyzer reads a
+    word: ``"ab"`` -> ``" a", "ab", "b ", " ab", "ab ", " ab "``. Tokens of one character (CJK
+    characters, "a") get none: their n-grams would only repeat the token. An n-gram's id is its
+    CRC-32 modulo ``buckets``, plus 1; a token keeps its first ``width`` n-grams (shortest first).
+
+    Args:
+        vocabulary: all tokens by id (``TextTokenizer.vocabulary``); padding and OOV get none.
+
+    Returns:
+        int32 array (len(vocabulary), width), 0 where a token has no more n-grams.
+    """
+    table = np.zeros((len(vocabulary), width), np.int32)
+    for index, token in enumerate(vocabulary):
+        if index <= OOV_ID or len(token) < 2:
+            continue
+        padded = f" {token} "
+        grams = [padded[start : start + n] for n in range(2, order + 1) for start in range(len(padded) - n + 1)]
+        ids = [zlib.crc32(gram.encode("utf-8")) % buckets + 1 for gram in grams[:width]]
+        table[index, : len(ids)] = ids
+    return table
 
 
 def tokenize(texts, mode):

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from textlstm.fused_adam import FusedAdam
 from textlstm.members import member_weights
-from textlstm.model import BRANCHES, NGRAM_WEIGHTS, OUTPUT, member_outputs, member_prefix
+from textlstm.model import BRANCHES, OUTPUT, member_outputs, member_prefix
+from textlstm.ngram_fit import fit_ngram_branch, tfidf_layers
 
 
 # The recurrent branch's weights in the output that choose_branch_mix tries, and the fewest
@@ -133,21 +134,22 @@ def build_training_state(model, dataset):
 
 
 def branch_names(model):
-    """The outputs trained with their own loss: each recurrent member's (or the recurrent branch's when
-    there is one member) and the n-gram branch's; empty for a model with one member and no n-gram branch."""
+    """The outputs trained with their own loss: each recurrent member's, or the recurrent branch's when
+    there is one member beside an n-gram branch; empty for a model with one member and no n-gram branch
+    (the n-gram branch itself is fitted by scikit-learn, ``textlstm.ngram_fit``)."""
     names = {layer.name for layer in model.layers}
-    members = member_outputs(model)
-    recurrent = members or [name for name in [BRANCHES["recurrent"]] if name in names]
-    return recurrent + [name for name in [BRANCHES["ngram"]] if name in names]
+    return member_outputs(model) or [name for name in [BRANCHES["recurrent"]] if name in names]
 
 
 def fit(model, train, validation, config, class_weight=None, verbose=1):
     """Train ``model`` in place and keep the weights of its best validation epoch.
 
-    A model with branches (``ngrams > 1`` or ``members > 1``) is trained through a view that has one
-    loss per branch (each recurrent member and the n-gram branch);
-    as the branches share no weights, each is early-stopped on its own validation metric and keeps
-    its own best epoch's weights; training ends when every branch has run out of patience.
+    A model with an n-gram branch (``ngrams > 1``) first has that branch fitted by scikit-learn on
+    the training batches (``textlstm.ngram_fit``). A model with recurrent members (``members > 1``),
+    or with one recurrent branch beside the n-gram branch, is then trained through a view that has one
+    loss per member; as the members share no weights, each is early-stopped on its own validation
+    metric and keeps its own best epoch's weights; training ends when every member has run out of
+    patience.
 
     Args:
         model: ids -> probabilities, from ``build_model``.
@@ -157,11 +159,15 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         verbose: Keras progress-bar mode (0 silent, 1 bar, 2 one line per epoch).
 
     Returns:
-        History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; of the recurrent
-        branch when there are branches, the latest of its members') and ``best_epochs`` ({branch
-        output: 1-based epoch}); with an n-gram branch also ``recurrent_weight`` and
-        ``mix_validation_texts``, from ``choose_branch_mix``.
+        History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; the latest of the
+        members') and ``best_epochs`` ({member output: 1-based epoch}); with an n-gram branch also
+        ``ngram_fit`` (from ``fit_ngram_branch``), ``recurrent_weight`` and ``mix_validation_texts``
+        (from ``choose_branch_mix``).
     """
+    single = config.task == "single-label"
+    ngram = None
+    if tfidf_layers(model):
+        ngram = fit_ngram_branch(model, train, validation, config.ngram_c, single, class_weight)
     branches = branch_names(model)
     if not branches:
         compile_model(model, config)
@@ -180,7 +186,6 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         result["best_epoch"] = int(stopping.best_epoch) + 1
         result["best_epochs"] = {OUTPUT: result["best_epoch"]}
         return result
-    single = config.task == "single-label"
     outputs = [OUTPUT, *branches]
     view = keras.Model(model.input, {name: model.get_layer(name).output for name in outputs})
     view.compile(
@@ -206,8 +211,9 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     )
     result = _plain(history.history)
     result["best_epochs"] = {name: epoch + 1 for name, epoch in stopping.best_epochs.items()}
-    result["best_epoch"] = max(epoch for name, epoch in result["best_epochs"].items() if name != BRANCHES["ngram"])
-    if BRANCHES["ngram"] in branches:
+    result["best_epoch"] = max(result["best_epochs"].values())
+    if ngram is not None:
+        result["ngram_fit"] = ngram
         result["recurrent_weight"], result["mix_validation_texts"] = choose_branch_mix(model, validation, single)
     return result
 
@@ -279,18 +285,14 @@ def _per_output(dataset, outputs, class_weight):
 
 
 def _branch_weights(model, branch):
-    """The weights that only ``branch`` uses, as [(variable, mask or None)]: the n-gram weights for the
-    n-gram branch; a member's own layers' and its blocks of the shared RNN layers for a member
-    (``textlstm.members``); all but the n-gram weights for a lone recurrent branch (which exists only
-    beside an n-gram branch)."""
-    if branch == BRANCHES["ngram"]:
-        return [(variable, None) for variable in model.get_layer(NGRAM_WEIGHTS).weights]
+    """The weights that only ``branch`` uses, as [(variable, mask or None)]: a member's own layers' and
+    its blocks of the shared RNN layers for a member (``textlstm.members``); the trained weights for a
+    lone recurrent branch (which exists only beside an n-gram branch, whose weights Keras does not train)."""
     members = member_outputs(model)
     if branch in members:
         member = members.index(branch)
         return member_weights(model, member_prefix(member + 1, len(members)), member)
-    ngram_ids = {id(variable) for variable in model.get_layer(NGRAM_WEIGHTS).weights}
-    return [(variable, None) for variable in model.weights if id(variable) not in ngram_ids]
+    return [(variable, None) for variable in model.trainable_weights]
 
 
 class BranchEarlyStopping(keras.callbacks.Callback):
@@ -336,6 +338,21 @@ def branch_mix_text(history):
     if texts < MIX_MIN_TEXTS:
         return f"{mix} (kept: {texts} validation texts, fewer than {MIX_MIN_TEXTS} to choose the mix on)"
     return f"{mix} (the mix with the lowest loss on {texts} validation texts)"
+
+
+def ngram_fit_text(history):
+    """What scikit-learn fitted for the n-gram branch, from a history of ``fit``; None without the branch."""
+    if "ngram_fit" not in history:
+        return None
+    fitted = history["ngram_fit"]
+    chosen = ""
+    if fitted["validation_losses"]:
+        tried = ", ".join(f"{value:g}" for value in fitted["validation_losses"])
+        chosen = f", the lowest validation loss of {tried}"
+    return (
+        f"logistic regression (C={fitted['c']:g}{chosen}) over {fitted['features']:,} TF-IDF features of "
+        f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations)"
+    )
 
 
 def predict_dataset(model, dataset):

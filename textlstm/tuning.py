@@ -32,7 +32,6 @@ SEARCH_SPACE = {
     "dropout": (0.2, 0.3, 0.5),
     "learning_rate": (3e-4, 1e-3, 3e-3),
     "ngrams": (1, 2, 3),
-    "ngram_learning_rate": (0.01, 0.02, 0.05),
     "batch_size": (32, 64),
 }
 OBJECTIVE = "val_macro_f1"

@@ -1,0 +1,117 @@
+"""The n-gram branch: character n-grams of words, TF-IDF in the graph, and its scikit-learn fit."""
+
+import zlib
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.pipeline import make_union
+
+from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
+from textlstm import TextClassifier
+from textlstm.layers import TfidfLogits
+from textlstm.model import BRANCHES
+from textlstm.ngram_fit import C_CHOICES
+from textlstm.text import char_ngram_table, tokenize
+
+
+def test_char_ngram_table_by_hand():
+    vocabulary = ["", "[UNK]", "ab", "a", "猫"]
+    table = char_ngram_table(vocabulary, order=5, buckets=1000, width=8)
+    grams = [" a", "ab", "b ", " ab", "ab ", " ab "]  # " ab " read as scikit-learn's char_wb reads "ab"
+    expected = [zlib.crc32(gram.encode("utf-8")) % 1000 + 1 for gram in grams]
+    np.testing.assert_array_equal(table[2], expected + [0, 0])
+    np.testing.assert_array_equal(table[[0, 1, 3, 4]], 0)  # padding, OOV and one-character words: none
+    assert list(char_ngram_table(vocabulary, order=5, buckets=1000, width=4)[2]) == expected[:4]
+
+
+def test_tfidf_logits_equal_scikit_learns_tfidf_transformer():
+    ids = np.array([[3, 3, 5, 0], [5, 0, 0, 0], [4, 3, 5, 5]], "int64")  # 0 = none
+    counts = scipy.sparse.csr_matrix(np.array([[0, 0, 0, 2, 0, 1], [0, 0, 0, 0, 0, 1], [0, 0, 0, 1, 1, 2]], "float32"))
+    transformer = TfidfTransformer(sublinear_tf=True).fit(counts)
+    layer = TfidfLogits(size=6, classes=2)
+    layer.build((None, None))
+    layer.idf.assign(transformer.idf_)
+    kernel = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
+    layer.kernel.assign(kernel)
+    layer.bias.assign([0.5, -0.5])
+    rows, columns, values = (tensor.numpy() for tensor in layer.features(ids))
+    dense = np.zeros((3, 6), "float32")
+    dense[rows, columns] = values
+    expected = transformer.transform(counts).toarray()
+    np.testing.assert_allclose(dense, expected, atol=1e-6)
+    np.testing.assert_allclose(layer(ids), expected @ kernel + [0.5, -0.5], atol=1e-5)
+    # A row without ids gets the bias alone.
+    np.testing.assert_allclose(layer(np.zeros((1, 3), "int64")), [[0.5, -0.5]], atol=1e-6)
+
+
+def scikit_learn_features(tokens_of, max_n):
+    """scikit-learn vectorizers over the same features as the branch: a word vectorizer for the tokens
+    and their 2..max_n-grams, a char_wb one over the words of two or more characters."""
+    words = TfidfVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), max_n), sublinear_tf=True)
+    characters = TfidfVectorizer(
+        analyzer=lambda text: [
+            gram for word in tokens_of(text) if len(word) > 1 for gram in _char_grams(f" {word} ")
+        ],
+        sublinear_tf=True,
+    )
+    return make_union(words, characters)
+
+
+def _word_grams(tokens, max_n):
+    return [" ".join(tokens[i : i + n]) for n in range(1, max_n + 1) for i in range(len(tokens) - n + 1)]
+
+
+def _char_grams(padded):
+    return [padded[i : i + n] for n in range(2, 6) for i in range(len(padded) - n + 1)]
+
+
+@pytest.mark.parametrize("labels", [LABELS, ["cat", "cat", "cat", "bird", "dog", "dog", "dog", "bird", "cat", "bird", "dog", "dog"]])
+def test_the_fitted_branch_is_scikit_learns_tfidf_and_logistic_regression(labels):
+    """Two and three classes (the binary case keeps one coefficient vector): the branch's
+    probabilities equal those of scikit-learn's vectorizers and LogisticRegression(C=10) on the same
+    training texts, features and tokens."""
+    classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50, ngram_c=10.0)).fit(
+        TEXTS, labels, validation_data=(TEXTS[:2], labels[:2]), verbose=0
+    )
+    tokens_of = lambda text: [token.decode() for token in tokenize([text], "auto")[0].numpy()]  # noqa: E731
+    reference = scikit_learn_features(tokens_of, 2)
+    regression = LogisticRegression(C=10, max_iter=2000).fit(reference.fit_transform(TEXTS), labels)
+    expected = regression.predict_proba(reference.transform(TEXTS))[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
+    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
+    got = branch(classifier.tokenizer_(np.array(TEXTS))).numpy()
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+    assert classifier.history_["ngram_fit"]["texts"] == len(TEXTS)
+    assert classifier.history_["ngram_fit"]["validation_losses"] == {}  # C given: nothing chosen
+
+
+def test_automatic_c_is_the_one_with_the_lowest_validation_cross_entropy():
+    validation = (TEXTS[::3], LABELS[::3])
+    classifier = TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS[1::3] + TEXTS[2::3], LABELS[1::3] + LABELS[2::3], validation_data=validation, verbose=0)
+    fitted = classifier.history_["ngram_fit"]
+    assert list(fitted["validation_losses"]) == list(C_CHOICES)
+    assert fitted["c"] == min(C_CHOICES, key=lambda c: fitted["validation_losses"][c])
+    assert classifier.config_.ngram_c == fitted["c"]  # the resolved configuration records it
+    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
+    probabilities = branch(classifier.tokenizer_(np.array(validation[0]))).numpy()
+    expected = log_loss(validation[1], probabilities, labels=list(classifier.classes_))
+    assert fitted["validation_losses"][fitted["c"]] == pytest.approx(expected, abs=1e-4)
+
+
+def test_multi_label_branch_is_one_logistic_regression_per_label():
+    texts, labels = MULTI_TEXTS + ["a dog"], MULTI_LABELS + ["dog"]
+    classifier = TextClassifier(task="multi-label", **dict(FAST, epochs=1, ngram_c=10.0)).fit(
+        texts, labels, validation_data=(MULTI_TEXTS, MULTI_LABELS), verbose=0
+    )
+    tokens_of = lambda text: [token.decode() for token in tokenize([text], "auto")[0].numpy()]  # noqa: E731
+    features = scikit_learn_features(tokens_of, 2).fit_transform(texts)
+    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
+    got = branch(classifier.tokenizer_(np.array(texts))).numpy()
+    for column, label in enumerate(classifier.classes_):
+        present = np.array([label in text_labels.split("|") for text_labels in labels])
+        expected = LogisticRegression(C=10, max_iter=2000).fit(features, present).predict_proba(features)[:, 1]
+        np.testing.assert_allclose(got[:, column], expected, atol=2e-3, err_msg=label)

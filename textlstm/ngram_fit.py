@@ -1,0 +1,161 @@
+"""Fit the n-gram branch with scikit-learn: TF-IDF weights, then logistic regression.
+
+The branch's ``TfidfLogits`` layers compute, in the graph, what scikit-learn's
+``TfidfTransformer(sublinear_tf=True)`` computes from a count matrix. This module reads each
+training text's id counts from those layers, fits the transformers and one
+``LogisticRegression`` on the stacked TF-IDF matrices, and writes the idf weights, coefficients
+and intercepts into the layers. The export then needs nothing but TensorFlow.
+"""
+
+import warnings
+
+import keras
+import numpy as np
+import scipy.sparse
+import tensorflow as tf
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+
+from textlstm.layers import TfidfLogits
+
+# Logit of a class or label that the training data never shows (or always shows): about 1e-13.
+ABSENT_LOGIT = -30.0
+MAX_ITERATIONS = 2000
+# The values of C tried when ``Config.ngram_c`` is automatic.
+C_CHOICES = (1.0, 10.0, 100.0)
+
+
+def tfidf_layers(model):
+    """The model's TfidfLogits layers (the n-gram branch's bags), in model order; empty without the branch."""
+    return [layer for layer in model.layers if isinstance(layer, TfidfLogits)]
+
+
+def count_matrices(model, dataset):
+    """Each bag's id counts over the texts of ``dataset``, in the order it yields them.
+
+    Args:
+        model: a model with an n-gram branch.
+        dataset: batches of (ids (batch, time), targets (batch, classes), ...).
+
+    Returns:
+        ([scipy CSR (texts, bag size) of counts, one per TfidfLogits layer], targets (texts, classes)).
+    """
+    layers = tfidf_layers(model)
+    view = keras.Model(model.input, [layer.input for layer in layers])
+    run = tf.function(
+        lambda ids: [layer.counts(bag) for layer, bag in zip(layers, view(ids))],
+        input_signature=[tf.TensorSpec([None, None], tf.int64)],
+    )
+    parts, targets, offset = [[] for _ in layers], [], 0
+    for ids, batch_targets, *_ in dataset:
+        for part, (rows, columns, counts) in zip(parts, run(ids)):
+            part.append((rows.numpy() + offset, columns.numpy(), counts.numpy()))
+        targets.append(np.asarray(batch_targets))
+        offset += len(batch_targets)
+    matrices = []
+    for layer, part in zip(layers, parts):
+        rows, columns, counts = (np.concatenate(values) for values in zip(*part))
+        matrices.append(scipy.sparse.csr_matrix((counts, (rows, columns)), shape=(offset, layer.size)))
+    return matrices, np.concatenate(targets)
+
+
+def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
+    """Fit the n-gram branch on the training texts and set its weights.
+
+    Single-label: one multinomial (binary for two classes) ``LogisticRegression(C=c)``; classes the
+    training texts lack get ``ABSENT_LOGIT``. Multi-label: one binary regression per label; a label
+    that is always or never present gets a constant logit. With ``c`` None, each of ``C_CHOICES``
+    is fitted and the one whose probabilities have the lowest cross-entropy on the validation
+    texts is kept (of equal losses, the smaller C).
+
+    Args:
+        model: a model with an n-gram branch (``build_model`` with ``ngrams > 1``).
+        train, validation: batches of (ids (batch, time), targets (batch, classes)[, ...]).
+        c: inverse L2 strength (``Config.ngram_c``), or None to choose it.
+        single: single-label (softmax over classes) or multi-label (a sigmoid per label).
+        class_weight: {class index: weight} or None (single-label).
+
+    Returns:
+        {"texts": training texts, "features": distinct ids seen in them, "c": the C kept,
+        "iterations": its solver iterations (the most of its regressions), "validation_losses":
+        {C: validation cross-entropy} when C was chosen, else {}}.
+    """
+    layers = tfidf_layers(model)
+    counts, targets = count_matrices(model, train)
+    transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix in counts]
+    features = _stack(transformers, counts)
+    fits = {value: _fit(features, targets, value, single, class_weight) for value in ([c] if c else C_CHOICES)}
+    losses = {}
+    if c is None:
+        validation_counts, validation_targets = count_matrices(model, validation)
+        validation_features = _stack(transformers, validation_counts)
+        for value, (kernel, bias, _) in fits.items():
+            losses[value] = _cross_entropy(validation_features @ kernel + bias, validation_targets, single)
+        c = min(C_CHOICES, key=lambda value: round(losses[value], 6))
+    kernel, bias, iterations = fits[c]
+    start = 0
+    for layer, transformer in zip(layers, transformers):
+        layer.idf.assign(transformer.idf_.astype(np.float32))
+        layer.kernel.assign(kernel[start : start + layer.size])
+        start += layer.size
+    layers[0].bias.assign(bias)
+    return {
+        "texts": len(targets),
+        "features": int((features.getnnz(axis=0) > 0).sum()),
+        "c": c,
+        "iterations": iterations,
+        "validation_losses": losses,
+    }
+
+
+def _stack(transformers, counts):
+    """The bags' TF-IDF matrices side by side: scipy CSR (texts, sum of bag sizes)."""
+    return scipy.sparse.hstack([transformer.transform(matrix) for transformer, matrix in zip(transformers, counts)]).tocsr()
+
+
+def _fit(features, targets, c, single, class_weight):
+    """(kernel (features, classes), bias (classes,), solver iterations) of the regressions at ``c``."""
+    classes = targets.shape[1]
+    kernel = np.zeros((features.shape[1], classes), np.float32)
+    bias = np.full(classes, ABSENT_LOGIT, np.float32)
+    iterations = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if single:
+            labels = targets.argmax(axis=1)
+            seen = np.unique(labels)
+            if len(seen) == 1:
+                bias[seen[0]] = 0.0
+                return kernel, bias, iterations
+            regression = _regression(c, class_weight).fit(features, labels)
+            iterations = int(np.max(regression.n_iter_))
+            if len(seen) == 2:  # one coefficient vector: the second class's logit against the first's
+                kernel[:, seen[1]], bias[seen[1]], bias[seen[0]] = regression.coef_[0], regression.intercept_[0], 0.0
+            else:
+                kernel[:, seen], bias[seen] = regression.coef_.T, regression.intercept_
+            return kernel, bias, iterations
+        for label in range(classes):
+            present = targets[:, label] > 0.5
+            if present.all() or not present.any():
+                bias[label] = -ABSENT_LOGIT if present.all() else ABSENT_LOGIT
+                continue
+            regression = _regression(c, None).fit(features, present)
+            iterations = max(iterations, int(np.max(regression.n_iter_)))
+            kernel[:, label], bias[label] = regression.coef_[0], regression.intercept_[0]
+    return kernel, bias, iterations
+
+
+def _cross_entropy(logits, targets, single):
+    """Mean cross-entropy of logits (n, classes) against indicator targets: softmax for single-label,
+    a sigmoid per label (mean over labels) for multi-label."""
+    logits = np.asarray(logits, np.float64)
+    if single:
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return float(-(targets * log_probabilities).sum(axis=1).mean())
+    return float((np.logaddexp(0, logits) - targets * logits).mean())
+
+
+def _regression(c, class_weight):
+    return LogisticRegression(C=c, max_iter=MAX_ITERATIONS, class_weight=class_weight)
