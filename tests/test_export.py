@@ -60,7 +60,7 @@ def test_plain_tensorflow_gets_the_same_predictions(fitted, exported):
 def test_export_layout_and_predictor(fitted, exported):
     assert {"saved_model.pb", "variables", "textlstm.json", "model.keras"} <= {p.name for p in exported.iterdir()}
     metadata = json.loads((exported / "textlstm.json").read_text())
-    assert metadata["schema_version"] == 1
+    assert metadata["schema_version"] == 2
     assert metadata["config"]["max_length"] == fitted.config_.max_length
     predictor = textlstm.load(exported)
     np.testing.assert_allclose(predictor.predict_proba(PROBE), fitted.predict_proba(PROBE), atol=1e-5)

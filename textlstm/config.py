@@ -13,7 +13,9 @@ from pathlib import Path
 
 from textlstm.errors import ConfigError
 
-SCHEMA_VERSION = 1
+# 2: the n-gram branch became a TF-IDF logistic regression (ngram_c and char_ngrams in place of
+# ngram_learning_rate); exports of version 1 hold the earlier branch.
+SCHEMA_VERSION = 2
 # The training settings that are automatic when None, and their values by data size: (training
 # texts at least, (batch size, epochs, learning rate)), largest first. Large data sets take bigger
 # steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
