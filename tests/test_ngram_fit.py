@@ -49,7 +49,12 @@ def test_tfidf_logits_equal_scikit_learns_tfidf_transformer():
     np.testing.assert_allclose(layer(np.zeros((1, 3), "int64")), [[0.5, -0.5]], atol=1e-6)
 
 
-def scikit_learn_features(tokens_of, max_n):
+def tokens_of(text):
+    """The tokens textlstm's auto tokenizer makes of ``text``."""
+    return [token.decode() for token in tokenize([text], "auto")[0].numpy()]
+
+
+def scikit_learn_features(max_n):
     """scikit-learn vectorizers over the same features as the branch: a word vectorizer for the tokens
     and their 2..max_n-grams, a char_wb one over the words of two or more characters."""
     words = TfidfVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), max_n), sublinear_tf=True)
@@ -78,8 +83,7 @@ def test_the_fitted_branch_is_scikit_learns_tfidf_and_logistic_regression(labels
     classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50, ngram_c=10.0)).fit(
         TEXTS, labels, validation_data=(TEXTS[:2], labels[:2]), verbose=0
     )
-    tokens_of = lambda text: [token.decode() for token in tokenize([text], "auto")[0].numpy()]  # noqa: E731
-    reference = scikit_learn_features(tokens_of, 2)
+    reference = scikit_learn_features(2)
     regression = LogisticRegression(C=10, max_iter=2000).fit(reference.fit_transform(TEXTS), labels)
     expected = regression.predict_proba(reference.transform(TEXTS))[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
     branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
@@ -107,8 +111,7 @@ def test_multi_label_branch_is_one_logistic_regression_per_label():
     classifier = TextClassifier(task="multi-label", **dict(FAST, epochs=1, ngram_c=10.0)).fit(
         texts, labels, validation_data=(MULTI_TEXTS, MULTI_LABELS), verbose=0
     )
-    tokens_of = lambda text: [token.decode() for token in tokenize([text], "auto")[0].numpy()]  # noqa: E731
-    features = scikit_learn_features(tokens_of, 2).fit_transform(texts)
+    features = scikit_learn_features(2).fit_transform(texts)
     branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
     got = branch(classifier.tokenizer_(np.array(texts))).numpy()
     for column, label in enumerate(classifier.classes_):

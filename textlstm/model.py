@@ -22,12 +22,11 @@ With ``ngrams > 1`` (the default) the output mixes that with an n-gram branch:
     -> TF-IDF vector x weights                                 (batch, classes)
     + the same over the words' character 2..5-grams            (batch, time * 64) -> (batch, classes)
     -> softmax or sigmoid                                      (batch, classes)   n-gram branch
-
-The n-gram branch is a logistic regression that scikit-learn fits before the recurrent members train
-(``textlstm.ngram_fit``); its weights are not trained by Keras.
     w * recurrent + (1 - w) * ngram                            (batch, classes)   BranchMix
 
-``w`` is 0.5 until training chooses it on the validation data (``training.choose_branch_mix``).
+The n-gram branch is a logistic regression that scikit-learn fits before the recurrent members train
+(``textlstm.ngram_fit``); Keras does not train its weights. ``w`` is 0.5 until training chooses it on
+the validation data (``training.choose_branch_mix``).
 """
 
 import re
@@ -48,7 +47,8 @@ from textlstm.text import TextTokenizer, char_ngram_table
 
 ATTENTION_LAYER = "attention_pooling"
 OUTPUT = "probabilities"
-# With ngrams > 1 the model mixes two branches' probabilities; training fits and stops each on its own.
+# With ngrams > 1 the model mixes two branches' probabilities: scikit-learn fits the n-gram branch, Keras
+# trains the recurrent one.
 BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilities"}
 NGRAM_WEIGHTS = "ngram_weights"
 CHAR_NGRAMS = "char_ngrams"
@@ -91,7 +91,7 @@ def fill_char_ngrams(model, vocabulary, config):
     Args:
         vocabulary: all tokens by id (``TextTokenizer.vocabulary``).
     """
-    if config.char_ngrams > 1 and config.ngrams > 1:
+    if CHAR_NGRAMS in {layer.name for layer in model.layers}:
         table = char_ngram_table(vocabulary, config.char_ngrams, config.ngram_buckets, CHAR_NGRAMS_PER_TOKEN)
         model.get_layer(CHAR_NGRAMS).table.assign(table)
 

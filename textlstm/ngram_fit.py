@@ -31,22 +31,29 @@ def tfidf_layers(model):
     return [layer for layer in model.layers if isinstance(layer, TfidfLogits)]
 
 
-def count_matrices(model, dataset):
+def bag_counter(model):
+    """One traced function, ids (batch, time) -> each bag's ``TfidfLogits.counts``, for ``count_matrices``."""
+    layers = tfidf_layers(model)
+    view = keras.Model(model.input, [layer.input for layer in layers])
+    return tf.function(
+        lambda ids: [layer.counts(bag) for layer, bag in zip(layers, view(ids))],
+        input_signature=[tf.TensorSpec([None, None], tf.int64)],
+    )
+
+
+def count_matrices(model, dataset, counter=None):
     """Each bag's id counts over the texts of ``dataset``, in the order it yields them.
 
     Args:
         model: a model with an n-gram branch.
         dataset: batches of (ids (batch, time), targets (batch, classes), ...).
+        counter: ``bag_counter(model)``, to reuse one traced function over several datasets.
 
     Returns:
         ([scipy CSR (texts, bag size) of counts, one per TfidfLogits layer], targets (texts, classes)).
     """
     layers = tfidf_layers(model)
-    view = keras.Model(model.input, [layer.input for layer in layers])
-    run = tf.function(
-        lambda ids: [layer.counts(bag) for layer, bag in zip(layers, view(ids))],
-        input_signature=[tf.TensorSpec([None, None], tf.int64)],
-    )
+    run = counter or bag_counter(model)
     parts, targets, offset = [[] for _ in layers], [], 0
     for ids, batch_targets, *_ in dataset:
         for part, (rows, columns, counts) in zip(parts, run(ids)):
@@ -81,14 +88,14 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
         "iterations": its solver iterations (the most of its regressions), "validation_losses":
         {C: validation cross-entropy} when C was chosen, else {}}.
     """
-    layers = tfidf_layers(model)
-    counts, targets = count_matrices(model, train)
+    layers, counter = tfidf_layers(model), bag_counter(model)
+    counts, targets = count_matrices(model, train, counter)
     transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix in counts]
     features = _stack(transformers, counts)
     fits = {value: _fit(features, targets, value, single, class_weight) for value in ([c] if c else C_CHOICES)}
     losses = {}
     if c is None:
-        validation_counts, validation_targets = count_matrices(model, validation)
+        validation_counts, validation_targets = count_matrices(model, validation, counter)
         validation_features = _stack(transformers, validation_counts)
         for value, (kernel, bias, _) in fits.items():
             losses[value] = _cross_entropy(validation_features @ kernel + bias, validation_targets, single)
