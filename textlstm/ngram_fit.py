@@ -92,15 +92,21 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     counts, targets = count_matrices(model, train, counter)
     transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix in counts]
     features = _stack(transformers, counts)
+    # The regressions see only the columns the training texts use: an unused hashed bucket's
+    # coefficient stays 0 anyway, and L-BFGS's own work grows with the number of coefficients.
+    used = np.flatnonzero(features.getnnz(axis=0))
+    features = features[:, used]
     fits = {value: _fit(features, targets, value, single, class_weight) for value in ([c] if c else C_CHOICES)}
     losses = {}
     if c is None:
         validation_counts, validation_targets = count_matrices(model, validation, counter)
-        validation_features = _stack(transformers, validation_counts)
+        validation_features = _stack(transformers, validation_counts)[:, used]
         for value, (kernel, bias, _) in fits.items():
             losses[value] = _cross_entropy(validation_features @ kernel + bias, validation_targets, single)
         c = min(C_CHOICES, key=lambda value: round(losses[value], 6))
-    kernel, bias, iterations = fits[c]
+    used_kernel, bias, iterations = fits[c]
+    kernel = np.zeros((sum(layer.size for layer in layers), len(bias)), np.float32)
+    kernel[used] = used_kernel
     start = 0
     for layer, transformer in zip(layers, transformers):
         layer.idf.assign(transformer.idf_.astype(np.float32))
@@ -109,7 +115,7 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     layers[0].bias.assign(bias)
     return {
         "texts": len(targets),
-        "features": int((features.getnnz(axis=0) > 0).sum()),
+        "features": len(used),
         "c": c,
         "iterations": iterations,
         "validation_losses": losses,
