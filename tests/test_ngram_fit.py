@@ -15,7 +15,7 @@ from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
 from textlstm.layers import TfidfLogits
 from textlstm.model import BRANCHES
-from textlstm.ngram_fit import C_CHOICES
+from textlstm.ngram_fit import C_CHOICES, tfidf_layers
 from textlstm.text import char_ngram_table, tokenize
 
 
@@ -86,14 +86,14 @@ def test_the_fitted_branch_is_scikit_learns_tfidf_and_logistic_regression(labels
     reference = scikit_learn_features(2)
     matrix = reference.fit_transform(TEXTS)
     regression = LogisticRegression(C=10, max_iter=2000).fit(matrix, labels)
-    expected = regression.predict_proba(reference.transform(TEXTS))[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
+    expected = regression.predict_proba(matrix)[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
     branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
     got = branch(classifier.tokenizer_(np.array(TEXTS))).numpy()
     np.testing.assert_allclose(got, expected, atol=2e-3)
     assert classifier.history_["ngram_fit"]["texts"] == len(TEXTS)
     # The regression saw only the columns the texts use (scikit-learn's vocabulary); the rest stay 0.
     assert classifier.history_["ngram_fit"]["features"] == matrix.shape[1]
-    kernels = [layer.kernel.numpy() for layer in classifier.model_.layers if isinstance(layer, TfidfLogits)]
+    kernels = [layer.kernel.numpy() for layer in tfidf_layers(classifier.model_)]
     assert sum(int(np.any(kernel != 0, axis=1).sum()) for kernel in kernels) == matrix.shape[1]
     assert classifier.history_["ngram_fit"]["validation_losses"] == {}  # C given: nothing chosen
 
