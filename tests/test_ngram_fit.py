@@ -98,6 +98,22 @@ def test_the_fitted_branch_is_scikit_learns_tfidf_and_logistic_regression(labels
     assert classifier.history_["ngram_fit"]["validation_losses"] == {}  # C given: nothing chosen
 
 
+def test_without_character_ngrams_the_branch_is_the_word_vectorizer_alone():
+    """char_ngrams=1 leaves one bag (tokens and bigrams): the fit still runs, and the branch is
+    scikit-learn's word vectorizer and LogisticRegression(C=10) without the char_wb union."""
+    classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50, ngram_c=10.0, char_ngrams=1)).fit(
+        TEXTS, LABELS, validation_data=(TEXTS[:2], LABELS[:2]), verbose=0
+    )
+    assert [layer.name for layer in tfidf_layers(classifier.model_)] == ["ngram_weights"]
+    words = TfidfVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), 2), sublinear_tf=True)
+    matrix = words.fit_transform(TEXTS)
+    regression = LogisticRegression(C=10, max_iter=2000).fit(matrix, LABELS)
+    expected = regression.predict_proba(matrix)[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
+    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
+    np.testing.assert_allclose(branch(classifier.tokenizer_(np.array(TEXTS))).numpy(), expected, atol=2e-3)
+    assert classifier.history_["ngram_fit"]["features"] == matrix.shape[1]
+
+
 def test_automatic_c_is_the_one_with_the_lowest_validation_cross_entropy():
     validation = (TEXTS[::3], LABELS[::3])
     classifier = TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS[1::3] + TEXTS[2::3], LABELS[1::3] + LABELS[2::3], validation_data=validation, verbose=0)

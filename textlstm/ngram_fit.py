@@ -35,8 +35,9 @@ def bag_counter(model):
     """One traced function, ids (batch, time) -> each bag's ``TfidfLogits.counts``, for ``count_matrices``."""
     layers = tfidf_layers(model)
     view = keras.Model(model.input, [layer.input for layer in layers])
+    # tf.nest.flatten: a model of one output (no character bag) returns that tensor, not a list.
     return tf.function(
-        lambda ids: [layer.counts(bag) for layer, bag in zip(layers, view(ids))],
+        lambda ids: [layer.counts(bag) for layer, bag in zip(layers, tf.nest.flatten(view(ids)))],
         input_signature=[tf.TensorSpec([None, None], tf.int64)],
     )
 
