@@ -54,10 +54,13 @@ def tokens_of(text):
     return [token.decode() for token in tokenize([text], "auto")[0].numpy()]
 
 
-def scikit_learn_features(max_n):
+def scikit_learn_features(max_n, characters=True):
     """scikit-learn vectorizers over the same features as the branch: a word vectorizer for the tokens
-    and their 2..max_n-grams, a char_wb one over the words of two or more characters."""
+    and their 2..max_n-grams, and (``characters``) a char_wb one over the words of two or more
+    characters."""
     words = TfidfVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), max_n), sublinear_tf=True)
+    if not characters:
+        return words
     characters = TfidfVectorizer(
         analyzer=lambda text: [
             gram for word in tokens_of(text) if len(word) > 1 for gram in _char_grams(f" {word} ")
@@ -65,6 +68,19 @@ def scikit_learn_features(max_n):
         sublinear_tf=True,
     )
     return make_union(words, characters)
+
+
+def ngram_probabilities(classifier, texts):
+    """The fitted n-gram branch's probabilities of ``texts``: (texts, classes)."""
+    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
+    return branch(classifier.tokenizer_(np.array(texts))).numpy()
+
+
+def regression_probabilities(matrix, labels, classes):
+    """scikit-learn's LogisticRegression(C=10) fitted on ``matrix``: its probabilities of the same rows,
+    columns in the order of ``classes``."""
+    regression = LogisticRegression(C=10, max_iter=2000).fit(matrix, labels)
+    return regression.predict_proba(matrix)[:, [list(regression.classes_).index(c) for c in classes]]
 
 
 def _word_grams(tokens, max_n):
@@ -83,13 +99,9 @@ def test_the_fitted_branch_is_scikit_learns_tfidf_and_logistic_regression(labels
     classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50, ngram_c=10.0)).fit(
         TEXTS, labels, validation_data=(TEXTS[:2], labels[:2]), verbose=0
     )
-    reference = scikit_learn_features(2)
-    matrix = reference.fit_transform(TEXTS)
-    regression = LogisticRegression(C=10, max_iter=2000).fit(matrix, labels)
-    expected = regression.predict_proba(matrix)[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
-    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
-    got = branch(classifier.tokenizer_(np.array(TEXTS))).numpy()
-    np.testing.assert_allclose(got, expected, atol=2e-3)
+    matrix = scikit_learn_features(2).fit_transform(TEXTS)
+    expected = regression_probabilities(matrix, labels, classifier.classes_)
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS), expected, atol=2e-3)
     assert classifier.history_["ngram_fit"]["texts"] == len(TEXTS)
     # The regression saw only the columns the texts use (scikit-learn's vocabulary); the rest stay 0.
     assert classifier.history_["ngram_fit"]["features"] == matrix.shape[1]
@@ -105,12 +117,9 @@ def test_without_character_ngrams_the_branch_is_the_word_vectorizer_alone():
         TEXTS, LABELS, validation_data=(TEXTS[:2], LABELS[:2]), verbose=0
     )
     assert [layer.name for layer in tfidf_layers(classifier.model_)] == ["ngram_weights"]
-    words = TfidfVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), 2), sublinear_tf=True)
-    matrix = words.fit_transform(TEXTS)
-    regression = LogisticRegression(C=10, max_iter=2000).fit(matrix, LABELS)
-    expected = regression.predict_proba(matrix)[:, [list(regression.classes_).index(c) for c in classifier.classes_]]
-    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
-    np.testing.assert_allclose(branch(classifier.tokenizer_(np.array(TEXTS))).numpy(), expected, atol=2e-3)
+    matrix = scikit_learn_features(2, characters=False).fit_transform(TEXTS)
+    expected = regression_probabilities(matrix, LABELS, classifier.classes_)
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS), expected, atol=2e-3)
     assert classifier.history_["ngram_fit"]["features"] == matrix.shape[1]
 
 
@@ -121,8 +130,7 @@ def test_automatic_c_is_the_one_with_the_lowest_validation_cross_entropy():
     assert list(fitted["validation_losses"]) == list(C_CHOICES)
     assert fitted["c"] == min(C_CHOICES, key=lambda c: fitted["validation_losses"][c])
     assert classifier.config_.ngram_c == fitted["c"]  # the resolved configuration records it
-    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
-    probabilities = branch(classifier.tokenizer_(np.array(validation[0]))).numpy()
+    probabilities = ngram_probabilities(classifier, validation[0])
     expected = log_loss(validation[1], probabilities, labels=list(classifier.classes_))
     assert fitted["validation_losses"][fitted["c"]] == pytest.approx(expected, abs=1e-4)
 
@@ -133,8 +141,7 @@ def test_multi_label_branch_is_one_logistic_regression_per_label():
         texts, labels, validation_data=(MULTI_TEXTS, MULTI_LABELS), verbose=0
     )
     features = scikit_learn_features(2).fit_transform(texts)
-    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
-    got = branch(classifier.tokenizer_(np.array(texts))).numpy()
+    got = ngram_probabilities(classifier, texts)
     for column, label in enumerate(classifier.classes_):
         present = np.array([label in text_labels.split("|") for text_labels in labels])
         expected = LogisticRegression(C=10, max_iter=2000).fit(features, present).predict_proba(features)[:, 1]
