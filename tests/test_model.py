@@ -139,16 +139,34 @@ def test_mixed_precision_computes_the_recurrent_branch_in_16_bits_and_gives_floa
     assert np.all(got["attention"].numpy()[IDS == 0] == 0.0)
 
 
+def recurrent_graph_ops(config, training):
+    """The op types in the traced graph of ``config``'s model on (batch, time) ids."""
+    model = build_model(config, vocabulary_size=100, num_classes=3)
+    concrete = tf.function(lambda ids: model(ids, training=training)).get_concrete_function(
+        tf.TensorSpec([None, None], tf.int64)
+    )
+    graph = concrete.graph.as_graph_def()
+    return {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+
+
 @pytest.mark.skipif(not tf.config.list_logical_devices("GPU"), reason="no GPU: the cuDNN kernel is checked where one exists")
 @pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
 @pytest.mark.parametrize("encoder", ["lstm", "gru"])
 def test_default_model_stays_on_the_cudnn_kernel(encoder, precision):
     """Right padding, explicit masks and no recurrent dropout keep Keras on CudnnRNNV3 in training and inference."""
-    model = build_model(Config(encoder=encoder, num_layers=2, precision=precision), vocabulary_size=100, num_classes=3)
     for training in (True, False):
-        concrete = tf.function(lambda ids: model(ids, training=training)).get_concrete_function(
-            tf.TensorSpec([None, None], tf.int64)
-        )
-        graph = concrete.graph.as_graph_def()
-        ops = {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+        assert "CudnnRNNV3" in recurrent_graph_ops(Config(encoder=encoder, num_layers=2, precision=precision), training)
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
+@pytest.mark.parametrize("encoder", ["lstm", "gru"])
+def test_where_a_gpu_is_listed_every_recurrent_layer_traces_to_cudnn(encoder, precision, monkeypatch):
+    """Without a GPU: Keras and ``FusedLSTM`` choose their path by listing GPUs, so with one listed the
+    default model's graph (traced, not run) holds cuDNN's op and no loop over time steps."""
+    listed = tf.config.list_logical_devices
+    gpu = [tf.config.LogicalDevice("/device:GPU:0", "GPU")]
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: gpu if kind == "GPU" else listed(kind))
+    for training in (True, False):
+        ops = recurrent_graph_ops(Config(encoder=encoder, num_layers=2, precision=precision), training)
         assert "CudnnRNNV3" in ops
+        assert not ops & {"While", "StatelessWhile", "BlockLSTM"}
