@@ -139,14 +139,18 @@ def test_mixed_precision_computes_the_recurrent_branch_in_16_bits_and_gives_floa
     assert np.all(got["attention"].numpy()[IDS == 0] == 0.0)
 
 
-def recurrent_graph_ops(config, training):
-    """The op types in the traced graph of ``config``'s model on (batch, time) ids."""
+def recurrent_graph_ops(config):
+    """{training: the op types in the traced graph of ``config``'s model on (batch, time) ids}, for
+    training True and False, from one built model."""
     model = build_model(config, vocabulary_size=100, num_classes=3)
-    concrete = tf.function(lambda ids: model(ids, training=training)).get_concrete_function(
-        tf.TensorSpec([None, None], tf.int64)
-    )
-    graph = concrete.graph.as_graph_def()
-    return {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+    ops = {}
+    for training in (True, False):
+        concrete = tf.function(lambda ids: model(ids, training=training)).get_concrete_function(
+            tf.TensorSpec([None, None], tf.int64)
+        )
+        graph = concrete.graph.as_graph_def()
+        ops[training] = {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+    return ops
 
 
 @pytest.mark.skipif(not tf.config.list_logical_devices("GPU"), reason="no GPU: the cuDNN kernel is checked where one exists")
@@ -154,8 +158,8 @@ def recurrent_graph_ops(config, training):
 @pytest.mark.parametrize("encoder", ["lstm", "gru"])
 def test_default_model_stays_on_the_cudnn_kernel(encoder, precision):
     """Right padding, explicit masks and no recurrent dropout keep Keras on CudnnRNNV3 in training and inference."""
-    for training in (True, False):
-        assert "CudnnRNNV3" in recurrent_graph_ops(Config(encoder=encoder, num_layers=2, precision=precision), training)
+    for ops in recurrent_graph_ops(Config(encoder=encoder, num_layers=2, precision=precision)).values():
+        assert "CudnnRNNV3" in ops
 
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
@@ -166,7 +170,6 @@ def test_where_a_gpu_is_listed_every_recurrent_layer_traces_to_cudnn(encoder, pr
     listed = tf.config.list_logical_devices
     gpu = [tf.config.LogicalDevice("/device:GPU:0", "GPU")]
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: gpu if kind == "GPU" else listed(kind))
-    for training in (True, False):
-        ops = recurrent_graph_ops(Config(encoder=encoder, num_layers=2, precision=precision), training)
+    for ops in recurrent_graph_ops(Config(encoder=encoder, num_layers=2, precision=precision)).values():
         assert "CudnnRNNV3" in ops
         assert not ops & {"While", "StatelessWhile", "BlockLSTM"}

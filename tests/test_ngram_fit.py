@@ -61,13 +61,13 @@ def scikit_learn_features(max_n, characters=True):
     words = TfidfVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), max_n), sublinear_tf=True)
     if not characters:
         return words
-    characters = TfidfVectorizer(
+    char_wb = TfidfVectorizer(
         analyzer=lambda text: [
             gram for word in tokens_of(text) if len(word) > 1 for gram in _char_grams(f" {word} ")
         ],
         sublinear_tf=True,
     )
-    return make_union(words, characters)
+    return make_union(words, char_wb)
 
 
 def ngram_probabilities(classifier, texts):
