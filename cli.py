@@ -484,7 +484,7 @@ def export_command(model_file, output, force):
 
 @main.group(name="datasets")
 def datasets_group():
-    """Standard data sets: list them, describe them or a file, download them."""
+    """Standard data sets: list them, describe them or a file, download them, write them as CSV."""
 
 
 @datasets_group.command(name="list")
@@ -519,6 +519,19 @@ def datasets_info(name_or_file, test_file, tokenizer, cache_dir, mirror, **kwarg
         if test_file:
             splits["test"] = _read(read_corpus, test_file, options)
     click.echo(format_summary(summarize(splits, tokenizer)))
+
+
+@datasets_group.command(name="write")
+@click.argument("name")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the stratified 10% test split of a data set published as one file.")
+@click.option("--force", is_flag=True, help="Overwrite split files already in DIRECTORY.")
+@cache_options
+def datasets_write(name, directory, seed, force, cache_dir, mirror):
+    """Write a registered data set's splits as DIRECTORY/train.csv, test.csv (and dev.csv): text,label."""
+    splits = _registered_splits(name, seed, cache_dir, mirror)
+    for split, path in registry.write_csv(splits, directory, force=force).items():
+        click.echo(f"{path}: {len(splits[split]):,} texts ({split})")
 
 
 @datasets_group.command(name="download")

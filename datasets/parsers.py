@@ -3,7 +3,8 @@
 Each card in ``cards/`` names its parser and options under ``"parser"``:
 
 - ``label_first``: one example a line, ``<label id> <text>`` (SST, MR as published by Kim 2014).
-- ``trec``: ``COARSE:fine question`` lines; the label is the coarse class.
+- ``trec``: ``COARSE:fine question`` lines; the label is the coarse class, or with ``"label": "fine"``
+  the whole ``COARSE:fine`` (TREC's 50 fine classes).
 - ``csv``: a CSV file (optionally a ``member`` of a zip archive), read with ``textlstm.data``.
 - ``aclimdb``: the aclImdb tarball, ``aclImdb/<split>/{pos,neg}/*.txt``.
 
@@ -65,7 +66,7 @@ def _trec(path, split, spec):
         if not colon:
             raise DataError(f"{path}, line {number}: expected 'COARSE:fine question'")
         texts.append(rest.strip())
-        labels.append(_name(spec, coarse, f"{path}, line {number}"))
+        labels.append(_name(spec, head if spec.get("label") == "fine" else coarse, f"{path}, line {number}"))
         lines.append(number)
     return Corpus(str(path), texts, labels, lines)
 

@@ -5,11 +5,14 @@ parser of the original format with its label names, the official splits and thei
 counts. ``load(name)`` downloads (verified, cached), parses and checks the row counts.
 """
 
+import csv
+import io
 import json
 from pathlib import Path
 
 from textlstm.download import cache_dir, fetch
 from textlstm.errors import DataError
+from textlstm.files import write_text_atomically
 from textlstm.datasets.parsers import parse
 from textlstm.splits import split_corpus
 
@@ -67,3 +70,31 @@ def standard_splits(splits, seed, test_fraction=0.1):
         return dict(splits)
     train, _, test = split_corpus(splits["all"], dev_fraction=0, test_fraction=test_fraction, seed=seed)
     return {"train": train, "test": test}
+
+
+def write_csv(splits, directory, force=False):
+    """Write each split as ``<directory>/<split>.csv`` with the header ``text,label``.
+
+    These are the files ``textlstm train --train/--dev/--test`` and ``benchmarks/compare.py`` read.
+    Each file is written to a temporary file beside it, then renamed.
+
+    Args:
+        splits: {split name: Corpus}, e.g. from ``standard_splits``.
+        directory: created if missing.
+        force: overwrite split files already there; without it, one there is an error and nothing is written.
+
+    Returns:
+        {split name: Path written}.
+    """
+    directory = Path(directory)
+    paths = {split: directory / f"{split}.csv" for split in splits}
+    present = [str(path) for path in paths.values() if path.exists()]
+    if present and not force:
+        raise DataError(f"{present[0]}: already exists (use --force to overwrite)")
+    for split, corpus in splits.items():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(corpus.texts, corpus.labels))
+        write_text_atomically(paths[split], buffer.getvalue())
+    return paths

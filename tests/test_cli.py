@@ -1,5 +1,6 @@
 """The CLI end to end with click's CliRunner, and every bad input: one line, no traceback, nothing written."""
 
+import hashlib
 import json
 
 import pytest
@@ -7,6 +8,7 @@ from click.testing import CliRunner
 
 from cli import main
 from conftest import LABELS, ORIGINALS, TEXTS, needs_originals
+from textlstm.datasets import registry
 
 FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
                 "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
@@ -218,6 +220,28 @@ def test_datasets_list_and_file_info(workspace):
     assert info.exit_code == 0, info.output
     assert "data: 12 rows, 2 classes" in info.output
     assert "overlap: 4 test texts also occur in data" in info.output
+
+
+def test_datasets_write_gives_text_label_csv_files(tmp_path, monkeypatch):
+    content = b"HUM:ind Who invented the telephone ?\nNUM:date When was the telephone invented ?\n"
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "TREC.test").write_bytes(content)
+    file = {"url": "https://example.invalid/TREC.test", "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
+    card = {"name": "tiny", "files": {"TREC.test": file}, "parser": {"name": "trec", "label": "fine"},
+            "splits": {"train": "TREC.test", "test": "TREC.test"}, "rows": {"train": 2, "test": 2}}
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "tiny.json").write_text(json.dumps(card))
+    monkeypatch.setattr(registry, "CARDS_DIR", tmp_path / "cards")
+    common = ["--mirror", tmp_path / "mirror", "--cache-dir", tmp_path / "cache"]
+    result = run("datasets", "write", "tiny", tmp_path / "out", *common)
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path}/out/train.csv: 2 texts (train)" in result.output
+    assert (tmp_path / "out" / "test.csv").read_text() == (
+        "text,label\nWho invented the telephone ?,HUM:ind\nWhen was the telephone invented ?,NUM:date\n"
+    )
+    again = run("datasets", "write", "tiny", tmp_path / "out", *common)
+    assert_one_line_error(again, 1, f"{tmp_path}/out/train.csv: already exists (use --force to overwrite)")
+    assert run("datasets", "write", "tiny", tmp_path / "out", *common, "--force").exit_code == 0
 
 
 @needs_originals

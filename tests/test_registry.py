@@ -10,6 +10,8 @@ import threading
 import pytest
 
 from conftest import ORIGINALS, needs_originals
+from textlstm import read_corpus
+from textlstm.data import Corpus
 from textlstm.datasets import registry
 from textlstm.errors import DataError
 
@@ -51,9 +53,11 @@ def originals_server():
         ("sst2", {"train": 6920, "dev": 872, "test": 1821}, "positive"),
         ("sst5", {"train": 8544, "dev": 1101, "test": 2210}, "very positive"),
         ("trec", {"train": 5452, "test": 500}, "DESC"),
+        ("trec50", {"train": 5452, "test": 500}, "DESC:manner"),
         ("mr", {"all": 10662}, "negative"),
         ("chnsenticorp_htl", {"all": 7766}, "positive"),
         ("online_shopping_10cats", {"all": 62774}, "书籍"),
+        ("online_shopping_sentiment", {"all": 62774}, "positive"),
     ],
 )
 def test_download_verify_parse_with_published_counts(originals_server, tmp_path, name, rows, first_label):
@@ -112,3 +116,30 @@ def test_ag_news_layout_and_row_count_check(tmp_path):
     card["rows"]["test"] = 3
     with pytest.raises(DataError, match="2 rows in split 'test', the publisher's count is 3"):
         registry.load(card, cache=tmp_path / "cache", mirror=tmp_path / "mirror", progress=False)
+
+
+def test_trec_parser_reads_coarse_or_fine_labels(tmp_path):
+    content = b"DESC:manner How did serfdom develop ?\nNUM:date When was the telephone invented ?\n"
+    coarse = card_for(tmp_path, "TREC.test", content, {"name": "trec"}, {"test": "TREC.test"}, {"test": 2})
+    fine = dict(coarse, parser={"name": "trec", "label": "fine"})
+    load = functools.partial(registry.load, cache=tmp_path / "cache", mirror=tmp_path / "mirror", progress=False)
+    assert load(coarse)["test"].labels == ["DESC", "NUM"]
+    corpus = load(fine)["test"]
+    assert corpus.labels == ["DESC:manner", "NUM:date"]
+    assert corpus.texts == ["How did serfdom develop ?", "When was the telephone invented ?"]
+
+
+def test_write_csv_round_trips_and_overwrites_only_with_force(tmp_path):
+    texts = ['a "quoted", comma', "two\nlines", "plain"]
+    splits = {"train": Corpus("t", texts, ["x", "y", "x"], [1, 2, 3]), "test": Corpus("s", ["last"], ["y"], [1])}
+    paths = registry.write_csv(splits, tmp_path / "out")
+    assert paths == {"train": tmp_path / "out" / "train.csv", "test": tmp_path / "out" / "test.csv"}
+    train = read_corpus(paths["train"])
+    assert (train.texts, train.labels) == (texts, ["x", "y", "x"])
+    assert paths["test"].read_text(encoding="utf-8") == "text,label\nlast,y\n"
+    smaller = {"train": Corpus("t", ["new"], ["z"], [1]), "test": Corpus("s", ["newer"], ["z"], [1])}
+    with pytest.raises(DataError, match=f"^{paths['train']}: already exists \\(use --force to overwrite\\)$"):
+        registry.write_csv(smaller, tmp_path / "out")
+    assert read_corpus(paths["train"]).texts == texts and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["test.csv", "train.csv"]
+    registry.write_csv(smaller, tmp_path / "out", force=True)
+    assert read_corpus(paths["train"]).texts == ["new"]
