@@ -6,16 +6,44 @@
     textlstm export MODEL.keras --output DIR
 """
 
+import contextlib
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's native logs (its notices about oneDNN and CUDA, at levels up to ERROR on a
+# machine without a GPU) are not for the command's user: unless TF_CPP_MIN_LOG_LEVEL is set,
+# only fatal ones are shown. TensorFlow 2.21 logs while it loads, before it reads that variable,
+# so file descriptor 2 is muted for the import: an error stays the one line the user reads.
+MUTE_TENSORFLOW_IMPORT = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def tensorflow_import_muted():
+    """Point file descriptor 2 (native and Python stderr) at /dev/null inside the block."""
+    if not MUTE_TENSORFLOW_IMPORT:
+        yield
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+with tensorflow_import_muted():
+    import tensorflow  # noqa: E402, F401  (the imports below find it loaded)
 
 import csv  # noqa: E402
 import dataclasses  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import shlex  # noqa: E402
-import sys  # noqa: E402
 import typing  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402

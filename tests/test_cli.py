@@ -2,6 +2,10 @@
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -125,6 +129,18 @@ def assert_one_line_error(result, exit_code, message):
     assert "Traceback" not in result.output
     error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(error_lines) == 1 and message in error_lines[0], result.output
+
+
+def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path):
+    # TensorFlow's native start-up logs reach file descriptor 2 unless the command mutes them.
+    (tmp_path / "t.csv").write_text("")
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.run(
+        [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())", "train", "--train", str(tmp_path / "t.csv")],
+        capture_output=True, text=True, env=environment, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert process.returncode == 1
+    assert process.stderr == f"Error: {tmp_path}/t.csv: the file is empty\n"
 
 
 @pytest.mark.parametrize(
