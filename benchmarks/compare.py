@@ -4,6 +4,8 @@
     python benchmarks/compare.py ../shared/datasets/trec --seeds 3 --systems textlstm,tfidf
     python benchmarks/compare.py --jobs 2                          # two runs at a time, one core each
     python benchmarks/compare.py --table small.json large.json     # one table from earlier runs
+    textlstm datasets write trec50 held-out/trec50                 # a registered data set as CSV files
+    python benchmarks/compare.py held-out/* --train-limit 10000    # at most 10,000 training texts each
 
 Each data-set directory holds ``train.csv`` and ``test.csv`` (``text,label``) and optionally
 ``dev.csv``. Systems:
@@ -51,7 +53,7 @@ from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
 import textlstm  # noqa: E402
-from textlstm.splits import stratified_indices  # noqa: E402
+from textlstm.splits import stratified_indices, subset  # noqa: E402
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SYSTEMS = ("textlstm", "tfidf", "fasttext", "recipe")
@@ -181,6 +183,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N for the seeded systems")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ", ".join(SYSTEMS))
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each with cpu_count / jobs threads")
+    parser.add_argument("--train-limit", type=int, help="train on a stratified sample of this many training texts (the same for every system and seed)")
     parser.add_argument("--json", default="compare.json", help="where to write every run")
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier runs' JSON files")
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "SEED", "THREADS"), help=argparse.SUPPRESS)
@@ -190,10 +193,12 @@ def main():
         print_table(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
         return
     if args.child:
-        child(Path(args.directories[0]), args.child[0], int(args.child[1]), int(args.child[2]))
+        child(Path(args.directories[0]), args.child[0], int(args.child[1]), int(args.child[2]), args.train_limit)
         return
     if args.jobs < 1:
         parser.error(f"--jobs: expected an integer >= 1, got {args.jobs}")
+    if args.train_limit is not None and args.train_limit < 2:
+        parser.error(f"--train-limit: expected an integer >= 2, got {args.train_limit}")
     directories = [Path(d) for d in args.directories] or sorted(
         d for d in DEFAULT_ROOT.iterdir() if (d / "train.csv").is_file()
     )
@@ -220,6 +225,8 @@ def main():
     def run(task):
         directory, system, seed = task
         arguments = [str(directory), "--child", system, str(seed), str(threads)]
+        if args.train_limit:
+            arguments += ["--train-limit", str(args.train_limit)]
         result = run_child(__file__, arguments, f"{system} on {directory.name} (seed {seed})", threads)
         return result | {"jobs": args.jobs}
 
@@ -249,12 +256,19 @@ def run_child(script, arguments, what, threads=None):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def child(directory, system, seed, threads):
-    """One (data, system, seed) run with ``threads`` threads; prints one JSON line."""
+def child(directory, system, seed, threads, train_limit=None):
+    """One (data, system, seed) run with ``threads`` threads; prints one JSON line.
+
+    With ``train_limit``, a stratified sample of that many training texts (drawn with seed 0, so the
+    same for every system and seed) replaces the training set.
+    """
     THREADS["count"] = threads
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     train = textlstm.read_corpus(directory / "train.csv")
+    if train_limit and len(train) > train_limit:
+        _, sample = stratified_indices(train.labels, train_limit / len(train), 0)
+        train = subset(train, sample, "train")
     test = textlstm.read_corpus(directory / "test.csv")
     dev = textlstm.read_corpus(directory / "dev.csv") if (directory / "dev.csv").is_file() else None
     predicted, seconds, rate = RUNNERS[system](train, dev, test, seed, is_chinese(train.texts))
@@ -264,6 +278,7 @@ def child(directory, system, seed, threads):
         "seed": seed,
         "accuracy": float(accuracy_score(test.labels, predicted)),
         "macro_f1": float(f1_score(test.labels, predicted, average="macro")),
+        "training_texts": len(train),
         "train_seconds": seconds,
         "predict_texts_per_second": rate,
         "threads": threads,
