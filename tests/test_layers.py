@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras.src.testing import TestCase
 
-from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D
+from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D, NonCjkShare
 
 RNG = np.random.default_rng(0)
 # (batch=3, time=5, features=4); real lengths 5, 2, 1 (padding at the end).
@@ -99,8 +99,19 @@ def test_hashed_ngrams_of_texts_shorter_than_n_are_empty():
     assert HashedNgrams(order=2, buckets=50)(np.array([[3]], dtype="int64")).shape == (1, 0)
 
 
+def test_non_cjk_share_counts_tokens_not_padding():
+    layer = NonCjkShare(vocabulary_size=6)
+    layer.build((None, None))
+    layer.cjk.assign([0, 0, 1, 1, 0, 0])  # ids 2 and 3 are CJK characters
+    ids = np.array([[2, 3, 4, 5, 0, 0], [4, 5, 1, 0, 0, 0], [2, 2, 2, 0, 0, 0], [0, 0, 0, 0, 0, 0]], dtype="int64")
+    # By hand: 2 of 4 tokens are CJK; none of 3; all 3; a row without tokens counts as 1.
+    np.testing.assert_allclose(layer(ids).numpy(), [[0.5], [1.0], [0.0], [1.0]])
+    assert layer(ids[1:2]).numpy()[0, 0] == 1.0  # exactly: a text without CJK characters keeps its bag as it is
+
+
 @pytest.mark.parametrize(
-    "layer", [MaskedGlobalMaxPooling1D(name="m"), AttentionPooling(units=3, name="a"), HashedNgrams(3, 99, name="h")]
+    "layer",
+    [MaskedGlobalMaxPooling1D(name="m"), AttentionPooling(units=3, name="a"), HashedNgrams(3, 99, name="h"), NonCjkShare(7, name="s")],
 )
 def test_get_config_round_trip(layer):
     rebuilt = layer.__class__.from_config(layer.get_config())

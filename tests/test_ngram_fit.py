@@ -16,7 +16,7 @@ from textlstm import TextClassifier
 from textlstm.layers import TfidfLogits
 from textlstm.model import BRANCHES
 from textlstm.ngram_fit import C_CHOICES, tfidf_layers
-from textlstm.text import char_ngram_table, tokenize
+from textlstm.text import char_ngram_table, cjk_character_table, tokenize
 
 
 def test_char_ngram_table_by_hand():
@@ -27,6 +27,11 @@ def test_char_ngram_table_by_hand():
     np.testing.assert_array_equal(table[2], expected + [0, 0])
     np.testing.assert_array_equal(table[[0, 1, 3, 4]], 0)  # padding, OOV and one-character words: none
     assert list(char_ngram_table(vocabulary, order=5, buckets=1000, width=4)[2]) == expected[:4]
+
+
+def test_cjk_character_table_by_hand():
+    vocabulary = ["", "[UNK]", "猫", "ab", "a", "カ", "한", "7", "猫猫"]
+    np.testing.assert_array_equal(cjk_character_table(vocabulary), [0, 0, 1, 0, 0, 1, 1, 0, 0])
 
 
 def test_tfidf_logits_equal_scikit_learns_tfidf_transformer():
@@ -108,6 +113,24 @@ def test_the_fitted_branch_is_scikit_learns_tfidf_and_logistic_regression(labels
     kernels = [layer.kernel.numpy() for layer in tfidf_layers(classifier.model_)]
     assert sum(int(np.any(kernel != 0, axis=1).sum()) for kernel in kernels) == matrix.shape[1]
     assert classifier.history_["ngram_fit"]["validation_losses"] == {}  # C given: nothing chosen
+
+
+def test_the_character_bag_is_scaled_by_the_share_of_tokens_that_are_not_cjk_characters():
+    """Texts mixing Chinese characters and Latin words: the character bag's TF-IDF rows are scaled
+    by the share of each text's tokens that are not CJK characters, in scikit-learn's fit and in
+    the graph alike."""
+    texts = TEXTS + ["我的cat很好", "小狗 barks 叫", "cat 猫", "dog狗狗"]
+    labels = LABELS + ["cat", "dog", "cat", "dog"]
+    # By hand: 我 的 cat 很 好 -> 1 of 5 tokens is not a CJK character; 小 狗 barks 叫 -> 1 of 4; ...
+    shares = [1.0] * 8 + [0.0] * 4 + [1 / 5, 1 / 4, 1 / 2, 1 / 3]
+    assert [len(tokens_of(text)) for text in texts[-4:]] == [5, 4, 2, 3]
+    classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50, ngram_c=10.0)).fit(
+        texts, labels, validation_data=(texts[:2], labels[:2]), verbose=0
+    )
+    words, characters = (transformer for _, transformer in scikit_learn_features(2).transformer_list)
+    matrix = scipy.sparse.hstack([words.fit_transform(texts), scipy.sparse.diags(shares) @ characters.fit_transform(texts)])
+    expected = regression_probabilities(matrix.tocsr(), labels, classifier.classes_)
+    np.testing.assert_allclose(ngram_probabilities(classifier, texts), expected, atol=2e-3)
 
 
 def test_without_character_ngrams_the_branch_is_the_word_vectorizer_alone():

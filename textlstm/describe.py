@@ -12,7 +12,7 @@ import dataclasses
 
 import keras
 
-from textlstm.layers import AttentionPooling, BranchMix, TfidfLogits, TokenCharNgrams
+from textlstm.layers import AttentionPooling, BranchMix, NonCjkShare, TfidfLogits, TokenCharNgrams
 from textlstm.members import MemberBlocks
 from textlstm.model import MEMBER_SPLIT, member_outputs, member_prefix
 
@@ -74,7 +74,7 @@ def parameter_formula(layer):
     ×2 for a Bidirectional layer; ×M for an RNN layer shared by M members, with ``u`` and ``in`` per
     member; Embedding V·d; Dense in·out+out; additive attention f·a+a+a; the branch mix 1; an n-gram
     bag's TF-IDF logits S·(C+1)(+C) (an idf and C weights per id, C biases); the words' character
-    n-gram table V·64.
+    n-gram table V·64; which tokens are CJK characters V.
     """
     if isinstance(layer, keras.layers.Bidirectional):
         formula, value = _recurrent_formula(layer.forward_layer)
@@ -98,6 +98,8 @@ def parameter_formula(layer):
         return f"{layer.size}·({layer.classes}+1){bias} (idf and logistic regression, fitted by scikit-learn)", value
     if isinstance(layer, TokenCharNgrams):
         return f"{layer.vocabulary_size}·{layer.width} (each word's character n-gram ids, not trained)", layer.vocabulary_size * layer.width
+    if isinstance(layer, NonCjkShare):
+        return f"{layer.vocabulary_size} (which tokens are CJK characters, not trained)", layer.vocabulary_size
     if layer.weights:
         raise ValueError(f"no parameter formula for layer {layer.name!r} ({type(layer).__name__})")
     return "0", 0

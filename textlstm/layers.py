@@ -171,6 +171,47 @@ class TokenCharNgrams(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
+class NonCjkShare(keras.layers.Layer):
+    """The share of each row's tokens that are not single CJK characters.
+
+    A CJK character is a token of its own and has no character n-grams, so in a Chinese text the
+    character bag describes only the few Latin words and numbers. The model scales that bag's
+    unit-length vector by this share, so that they weigh as much as their part of the text; a
+    text without CJK characters gets exactly 1.
+
+    Args:
+        vocabulary_size: rows of the table (ids, padding and OOV included).
+
+    Weights: ``cjk`` (vocabulary_size,) float32, not trained: 1 for a token that is one CJK
+    character (``textlstm.text.cjk_character_table``), else 0.
+
+    Input shape: (batch, time) int64, 0 = padding.
+    Output shape: (batch, 1) float32: 1 - (CJK characters / tokens); 1 for a row without tokens.
+    """
+
+    def __init__(self, vocabulary_size, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+
+    def build(self, input_shape):
+        self.cjk = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", trainable=False, name="cjk")
+
+    def call(self, ids):
+        ids = ops.cast(ids, "int32")
+        tokens = ops.sum(ops.cast(ops.not_equal(ids, 0), "float32"), axis=1, keepdims=True)
+        cjk = ops.sum(ops.take(self.cjk, ids, axis=0), axis=1, keepdims=True)
+        return 1.0 - cjk / ops.maximum(tokens, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary_size=self.vocabulary_size)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
 class TfidfLogits(keras.layers.Layer):
     """A linear model over the TF-IDF vector of each row's ids; its weights are set by scikit-learn.
 

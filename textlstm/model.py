@@ -39,11 +39,12 @@ from textlstm.layers import (
     BranchMix,
     HashedNgrams,
     MaskedGlobalMaxPooling1D,
+    NonCjkShare,
     TfidfLogits,
     TokenCharNgrams,
 )
 from textlstm.members import MemberBlockInitializer, MemberBlocks, MemberSplit
-from textlstm.text import TextTokenizer, char_ngram_table
+from textlstm.text import TextTokenizer, char_ngram_table, cjk_character_table
 
 ATTENTION_LAYER = "attention_pooling"
 OUTPUT = "probabilities"
@@ -53,6 +54,8 @@ BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilitie
 NGRAM_WEIGHTS = "ngram_weights"
 CHAR_NGRAMS = "char_ngrams"
 CHAR_NGRAM_WEIGHTS = "char_ngram_weights"
+# Scales the character bag by the share of a text's tokens that are not CJK characters.
+NON_CJK_SHARE = "non_cjk_share"
 # Character n-grams kept per vocabulary word: all of those of a word of up to 16 characters
 # (4 * 16 - 2 for n = 2..5).
 CHAR_NGRAMS_PER_TOKEN = 64
@@ -86,14 +89,18 @@ def build_model(config, vocabulary_size, num_classes):
 
 
 def fill_char_ngrams(model, vocabulary, config):
-    """Write the vocabulary's character n-grams (``char_ngram_table``) into the model's table, if it has one.
+    """Write the vocabulary's character n-grams (``char_ngram_table``) and which tokens are CJK
+    characters (``cjk_character_table``) into the model's tables, if it has them.
 
     Args:
         vocabulary: all tokens by id (``TextTokenizer.vocabulary``).
     """
-    if CHAR_NGRAMS in {layer.name for layer in model.layers}:
+    names = {layer.name for layer in model.layers}
+    if CHAR_NGRAMS in names:
         table = char_ngram_table(vocabulary, config.char_ngrams, config.ngram_buckets, CHAR_NGRAMS_PER_TOKEN)
         model.get_layer(CHAR_NGRAMS).table.assign(table)
+    if NON_CJK_SHARE in names:
+        model.get_layer(NON_CJK_SHARE).cjk.assign(cjk_character_table(vocabulary))
 
 
 def member_prefix(member, members):
@@ -199,8 +206,9 @@ def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
 
     Two bags, each a TF-IDF vector of its own (``TfidfLogits``), as scikit-learn's union of a word
     and a ``char_wb`` vectorizer: the token ids with the hashed 2..N-grams after them, and the
-    character n-grams of the text's vocabulary words (``TokenCharNgrams``). scikit-learn fits the
-    weights before the recurrent members train (``textlstm.ngram_fit``).
+    character n-grams of the text's vocabulary words (``TokenCharNgrams``), whose vector is scaled
+    by the share of the text's tokens that are not CJK characters (``NonCjkShare``; 1 without
+    them). scikit-learn fits the weights before the recurrent members train (``textlstm.ngram_fit``).
     """
     gram_ids = HashedNgrams(config.ngrams, config.ngram_buckets, name="hashed_ngrams")(token_ids)  # (batch, grams)
     shifted = keras.ops.where(gram_ids > 0, gram_ids + vocabulary_size - 1, 0)  # after the token ids
@@ -209,7 +217,8 @@ def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
     if config.char_ngrams > 1:
         char_ids = TokenCharNgrams(vocabulary_size, CHAR_NGRAMS_PER_TOKEN, name=CHAR_NGRAMS)(token_ids)
         char_logits = TfidfLogits(config.ngram_buckets + 1, num_classes, use_bias=False, name=CHAR_NGRAM_WEIGHTS)(char_ids)
-        logits = keras.layers.Add(name="ngram_logits")([logits, char_logits])
+        share = NonCjkShare(vocabulary_size, name=NON_CJK_SHARE)(token_ids)  # (batch, 1)
+        logits = keras.layers.Add(name="ngram_logits")([logits, keras.ops.multiply(char_logits, share)])
     return logits
 
 

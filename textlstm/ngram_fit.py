@@ -4,7 +4,9 @@ The branch's ``TfidfLogits`` layers compute, in the graph, what scikit-learn's
 ``TfidfTransformer(sublinear_tf=True)`` computes from a count matrix. This module reads each
 training text's id counts from those layers, fits the transformers and one
 ``LogisticRegression`` on the stacked TF-IDF matrices, and writes the idf weights, coefficients
-and intercepts into the layers. The export then needs nothing but TensorFlow.
+and intercepts into the layers. The export then needs nothing but TensorFlow. The character
+bag's rows are scaled by the share of each text's tokens that are not CJK characters, as the
+graph scales them (``NonCjkShare``).
 """
 
 import warnings
@@ -18,6 +20,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
 from textlstm.layers import TfidfLogits
+from textlstm.model import CHAR_NGRAM_WEIGHTS, NGRAM_WEIGHTS, NON_CJK_SHARE
 
 # Logit of a class or label that the training data never shows (or always shows): about 1e-13.
 ABSENT_LOGIT = -30.0
@@ -27,19 +30,37 @@ C_CHOICES = (1.0, 10.0, 100.0)
 
 
 def tfidf_layers(model):
-    """The model's TfidfLogits layers (the n-gram branch's bags), in model order; empty without the branch."""
-    return [layer for layer in model.layers if isinstance(layer, TfidfLogits)]
+    """The model's TfidfLogits layers (the n-gram branch's bags), the word bag (which holds the
+    bias) first, then the character bag; empty without the branch."""
+    bags = [layer for layer in model.layers if isinstance(layer, TfidfLogits)]
+    return sorted(bags, key=lambda layer: layer.name != NGRAM_WEIGHTS)
+
+
+def row_scales(model):
+    """{bag name: the layer whose (batch, 1) output scales that bag's rows}: the character bag's
+    ``NonCjkShare``, when the model has one."""
+    names = {layer.name for layer in model.layers}
+    return {CHAR_NGRAM_WEIGHTS: model.get_layer(NON_CJK_SHARE)} if NON_CJK_SHARE in names else {}
 
 
 def bag_counter(model):
-    """One traced function, ids (batch, time) -> each bag's ``TfidfLogits.counts``, for ``count_matrices``."""
-    layers = tfidf_layers(model)
-    view = keras.Model(model.input, [layer.input for layer in layers])
-    # tf.nest.flatten: a model of one output (no character bag) returns that tensor, not a list.
-    return tf.function(
-        lambda ids: [layer.counts(bag) for layer, bag in zip(layers, tf.nest.flatten(view(ids)))],
-        input_signature=[tf.TensorSpec([None, None], tf.int64)],
-    )
+    """One traced function, ids (batch, time) -> for each bag, its ``TfidfLogits.counts`` and its
+    rows' scales (batch,) (ones for a bag that is not scaled); for ``count_matrices``."""
+    layers, scales = tfidf_layers(model), row_scales(model)
+    outputs = [layer.input for layer in layers] + [scales[layer.name].output for layer in layers if layer.name in scales]
+    view = keras.Model(model.input, outputs)
+
+    def count(ids):
+        # tf.nest.flatten: a model of one output (no character bag) returns that tensor, not a list.
+        bags = tf.nest.flatten(view(ids))
+        scale_outputs = iter(bags[len(layers) :])
+        result = []
+        for layer, bag in zip(layers, bags):
+            scale = next(scale_outputs)[:, 0] if layer.name in scales else tf.ones(tf.shape(ids)[:1])
+            result.append((*layer.counts(bag), scale))
+        return result
+
+    return tf.function(count, input_signature=[tf.TensorSpec([None, None], tf.int64)])
 
 
 def count_matrices(model, dataset, counter=None):
@@ -51,21 +72,23 @@ def count_matrices(model, dataset, counter=None):
         counter: ``bag_counter(model)``, to reuse one traced function over several datasets.
 
     Returns:
-        ([scipy CSR (texts, bag size) of counts, one per TfidfLogits layer], targets (texts, classes)).
+        ([(scipy CSR (texts, bag size) of counts, row scales (texts,)), one per TfidfLogits layer],
+        targets (texts, classes)).
     """
     layers = tfidf_layers(model)
     run = counter or bag_counter(model)
-    parts, targets, offset = [[] for _ in layers], [], 0
+    parts, scales, targets, offset = [[] for _ in layers], [[] for _ in layers], [], 0
     for ids, batch_targets, *_ in dataset:
-        for part, (rows, columns, counts) in zip(parts, run(ids)):
+        for part, scale, (rows, columns, counts, row_scale) in zip(parts, scales, run(ids)):
             part.append((rows.numpy() + offset, columns.numpy(), counts.numpy()))
+            scale.append(row_scale.numpy())
         targets.append(np.asarray(batch_targets))
         offset += len(batch_targets)
-    matrices = []
-    for layer, part in zip(layers, parts):
+    bags = []
+    for layer, part, scale in zip(layers, parts, scales):
         rows, columns, counts = (np.concatenate(values) for values in zip(*part))
-        matrices.append(scipy.sparse.csr_matrix((counts, (rows, columns)), shape=(offset, layer.size)))
-    return matrices, np.concatenate(targets)
+        bags.append((scipy.sparse.csr_matrix((counts, (rows, columns)), shape=(offset, layer.size)), np.concatenate(scale)))
+    return bags, np.concatenate(targets)
 
 
 def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
@@ -90,9 +113,9 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
         {C: validation cross-entropy} when C was chosen, else {}}.
     """
     layers, counter = tfidf_layers(model), bag_counter(model)
-    counts, targets = count_matrices(model, train, counter)
-    transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix in counts]
-    features = _stack(transformers, counts)
+    bags, targets = count_matrices(model, train, counter)
+    transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix, _ in bags]
+    features = _stack(transformers, bags)
     # The regressions see only the columns the training texts use: an unused hashed bucket's
     # coefficient stays 0 anyway, and L-BFGS's own work grows with the number of coefficients.
     used = np.flatnonzero(features.getnnz(axis=0))
@@ -100,8 +123,8 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     fits = {value: _fit(features, targets, value, single, class_weight) for value in ([c] if c else C_CHOICES)}
     losses = {}
     if c is None:
-        validation_counts, validation_targets = count_matrices(model, validation, counter)
-        validation_features = _stack(transformers, validation_counts)[:, used]
+        validation_bags, validation_targets = count_matrices(model, validation, counter)
+        validation_features = _stack(transformers, validation_bags)[:, used]
         for value, (kernel, bias, _) in fits.items():
             losses[value] = _cross_entropy(validation_features @ kernel + bias, validation_targets, single)
         c = min(C_CHOICES, key=lambda value: round(losses[value], 6))
@@ -123,9 +146,17 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     }
 
 
-def _stack(transformers, counts):
-    """The bags' TF-IDF matrices side by side: scipy CSR (texts, sum of bag sizes)."""
-    return scipy.sparse.hstack([transformer.transform(matrix) for transformer, matrix in zip(transformers, counts)]).tocsr()
+def _stack(transformers, bags):
+    """The bags' TF-IDF matrices, rows scaled, side by side: scipy CSR (texts, sum of bag sizes)."""
+    return scipy.sparse.hstack([_scaled(transformer.transform(matrix), scale) for transformer, (matrix, scale) in zip(transformers, bags)]).tocsr()
+
+
+def _scaled(matrix, scale):
+    """``matrix`` (CSR) with row i times ``scale[i]``; the matrix itself when every scale is 1 (a
+    product would reorder its entries, and the solver's path with them)."""
+    if np.all(scale == 1.0):
+        return matrix
+    return scipy.sparse.diags(scale) @ matrix
 
 
 def _fit(features, targets, c, single, class_weight):

@@ -74,6 +74,21 @@ def char_ngram_table(vocabulary, order, buckets, width):
     return table
 
 
+def cjk_character_table(vocabulary):
+    """Which vocabulary tokens are one CJK character (Han, Hiragana, Katakana, Hangul), as the
+    ``auto`` and ``char`` tokenizers make them.
+
+    Args:
+        vocabulary: all tokens by id (``TextTokenizer.vocabulary``); padding and OOV are not.
+
+    Returns:
+        float32 array (len(vocabulary),): 1.0 for a CJK character, else 0.0.
+    """
+    flags = tf.strings.regex_full_match(tf.constant(list(vocabulary), tf.string), _CJK).numpy().astype(np.float32)
+    flags[: OOV_ID + 1] = 0.0
+    return flags
+
+
 def tokenize(texts, mode):
     """Split texts into tokens: tf.string (batch,) -> tf.RaggedTensor of tf.string (batch, None)."""
     return tf.strings.split(standardize(tf.convert_to_tensor(texts, tf.string), mode))
