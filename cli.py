@@ -87,7 +87,8 @@ def _option_name(field):
 
 
 class Commands(click.Group):
-    """Turns library errors into one-line CLI errors: exit 2 for bad options, 1 for bad data."""
+    """Turns library errors, and paths the system refuses, into one-line CLI errors: exit 2 for
+    bad options, 1 for bad data or files."""
 
     def invoke(self, ctx):
         try:
@@ -97,6 +98,8 @@ class Commands(click.Group):
             raise click.BadParameter(error.message, param_hint=hint) from None
         except TextlstmError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:  # a path the system refuses: missing, not a directory, no permission, disk full
+            raise click.ClickException(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

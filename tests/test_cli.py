@@ -159,6 +159,7 @@ def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path):
         ({}, ["--label-threshold", "spam"], 2, "Invalid value for '--label-threshold': expected LABEL=VALUE"),
         ({"c.toml": "unit = 3\n"}, ["--config", "{d}/c.toml"], 2, "Invalid value for '--config': unit: unknown setting in {d}/c.toml"),
         ({"out/keep.txt": "x"}, ["--output", "{d}/out"], 1, "{d}/out: already exists; pass --force to overwrite it"),
+        ({"f.txt": "x"}, ["--output", "{d}/f.txt/sub/m"], 1, "{d}/f.txt/sub/m: cannot be created: {d}/f.txt is not a directory"),
     ],
 )
 def test_train_bad_input(tmp_path, files, options, exit_code, message):
@@ -258,6 +259,11 @@ def test_datasets_write_gives_text_label_csv_files(tmp_path, monkeypatch):
     again = run("datasets", "write", "tiny", tmp_path / "out", *common)
     assert_one_line_error(again, 1, f"{tmp_path}/out/train.csv: already exists (use --force to overwrite)")
     assert run("datasets", "write", "tiny", tmp_path / "out", *common, "--force").exit_code == 0
+    # A path the system refuses (here, under a file) is a one-line error too, and nothing is written.
+    (tmp_path / "f.txt").write_text("x")
+    refused = run("datasets", "write", "tiny", tmp_path / "f.txt" / "out", *common)
+    assert_one_line_error(refused, 1, f"Error: {tmp_path}/f.txt/out: Not a directory")
+    assert (tmp_path / "f.txt").read_text() == "x"
 
 
 @needs_originals

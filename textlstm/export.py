@@ -14,6 +14,7 @@ multi-label), ``score`` [batch] (the highest probability) and, for the attention
 """
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -188,9 +189,17 @@ def write_export(path, tokenizer, model, config, label_set, force=False, files=N
 
 
 def check_writable(path, force):
-    """Raise ExportError unless an export may be written at ``path`` (absent, or a textlstm export and ``force``)."""
+    """Raise ExportError unless an export may be written at ``path``: absent, with a directory to
+    create it in, or a textlstm export and ``force``."""
     path = Path(path)
     if not path.exists():
+        ancestor = path.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise ExportError(f"{path}: cannot be created: {ancestor} is not a directory")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise ExportError(f"{path}: cannot be created: {ancestor} is not writable")
         return
     if not force:
         raise ExportError(f"{path}: already exists; pass --force to overwrite it")
