@@ -23,7 +23,7 @@ from textlstm.training import (
 )
 
 # The n-gram branch's layers, whose weights scikit-learn sets (or, for the table, the vocabulary).
-NGRAM_LAYERS = ("ngram_weights/", "char_ngram_weights/", "char_ngrams/")
+NGRAM_LAYERS = ("ngram_weights/", "char_ngram_weights/", "char_ngrams/", "non_cjk_share/")
 
 
 def test_balanced_class_weight_by_hand():
