@@ -2,7 +2,8 @@
 
 A card gives the canonical URL, SHA-256 and size of each file, the license and citation, the
 parser of the original format with its label names, the official splits and their published row
-counts. ``load(name)`` downloads (verified, cached), parses and checks the row counts.
+counts. ``load(name)`` downloads (verified, cached), parses and checks the row counts;
+``standard_splits`` gives train/test (and dev) splits; ``write_csv`` writes them as ``text,label`` files.
 """
 
 import csv
