@@ -261,7 +261,8 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
 def _data_summary(train_corpus, dev_corpus, test_corpus, config):
     """The data report of the corpora given (``textlstm.summary``), as text for the training report."""
     splits = {"train": train_corpus, "dev": dev_corpus, "test": test_corpus}
-    return format_summary(summarize({name: corpus for name, corpus in splits.items() if corpus is not None}, config.tokenizer))
+    given = {name: corpus for name, corpus in splits.items() if corpus is not None}
+    return format_summary(summarize(given, config.tokenizer, config.lowercase))
 
 
 def _evaluate_and_export(classifier, test_corpus, output, force, data_summary, files=None):
@@ -532,9 +533,10 @@ def datasets_list():
 @click.argument("name_or_file")
 @click.option("--test", "test_file", type=existing_data, help="With a file: also count its texts that occur in this file.")
 @click.option("--tokenizer", type=click.Choice(["auto", "word", "char"]), default="auto", show_default=True, help="How tokens are counted.")
+@click.option("--lowercase", is_flag=True, help="Count lower-cased tokens (training keeps case unless --lowercase).")
 @cache_options
 @read_options()
-def datasets_info(name_or_file, test_file, tokenizer, cache_dir, mirror, **kwargs):
+def datasets_info(name_or_file, test_file, tokenizer, lowercase, cache_dir, mirror, **kwargs):
     """Describe a registered data set (card and data) or a labelled file: classes, lengths, duplicates, overlap."""
     options = _read_options(kwargs)
     if name_or_file in registry.names() and not os.path.exists(name_or_file):
@@ -549,7 +551,7 @@ def datasets_info(name_or_file, test_file, tokenizer, cache_dir, mirror, **kwarg
         splits = {"data": _read(read_corpus, name_or_file, options)}
         if test_file:
             splits["test"] = _read(read_corpus, test_file, options)
-    click.echo(format_summary(summarize(splits, tokenizer)))
+    click.echo(format_summary(summarize(splits, tokenizer, lowercase)))
 
 
 @datasets_group.command(name="write")

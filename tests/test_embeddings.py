@@ -48,6 +48,14 @@ def test_formats_align_to_the_vocabulary(tmp_path, make):
     assert (aligned.found, aligned.searched, aligned.coverage) == (3, 4, 0.75)  # zebra is missing
 
 
+def test_cased_vocabulary_words_take_lower_case_vectors(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("who 1 1\nUS 2 2\nus 3 3\n", encoding="utf-8")
+    aligned = align_vectors(path, ["", "[UNK]", "Who", "who", "US", "us", "Us"])
+    np.testing.assert_array_equal(aligned.matrix[2:], [[1, 1], [1, 1], [2, 2], [3, 3], [2, 2]])
+    assert (aligned.found, aligned.searched) == (5, 5)
+
+
 def test_exact_case_wins(tmp_path):
     path = tmp_path / "v.txt"
     path.write_text("cat 1 1\nCat 2 2\n", encoding="utf-8")

@@ -26,7 +26,7 @@ def test_attention_weights_are_a_distribution_over_the_tokens(exported):
 
 def test_tokens_signature_needs_no_textlstm(exported):
     tokens = tf.saved_model.load(str(exported)).signatures["tokens"](text=tf.constant(["A cat, purring!"]))["tokens"]
-    assert tokens.numpy().tolist() == [[b"a", b"cat", b"purring"]]
+    assert tokens.numpy().tolist() == [[b"A", b"cat", b"purring"]]  # case kept (Config.lowercase)
 
 
 def test_occlusion_is_the_probability_drop_without_each_token(tmp_path):

@@ -12,6 +12,7 @@ import textlstm
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
 from textlstm.errors import ExportError
+from textlstm.export import read_metadata
 
 PROBE = ["the cat sleeps", "我的狗", "", "a dog and a cat"]
 # The fused LSTM kernel runs on CPU only; with a GPU, every model serves in groups of SERVE_CHUNK.
@@ -60,7 +61,8 @@ def test_plain_tensorflow_gets_the_same_predictions(fitted, exported):
 def test_export_layout_and_predictor(fitted, exported):
     assert {"saved_model.pb", "variables", "textlstm.json", "model.keras"} <= {p.name for p in exported.iterdir()}
     metadata = json.loads((exported / "textlstm.json").read_text())
-    assert metadata["schema_version"] == 2
+    assert metadata["schema_version"] == 3
+    assert metadata["config"]["lowercase"] is False
     assert metadata["config"]["max_length"] == fitted.config_.max_length
     predictor = textlstm.load(exported)
     np.testing.assert_allclose(predictor.predict_proba(PROBE), fitted.predict_proba(PROBE), atol=1e-5)
@@ -118,6 +120,17 @@ def test_multi_label_export_joins_labels(multi_label_fitted, tmp_path):
 def test_load_errors(tmp_path, make, message):
     with pytest.raises(ExportError, match=message):
         textlstm.load(make(tmp_path))
+
+
+def test_metadata_of_schema_version_2_reads_as_lower_cased(exported, tmp_path):
+    metadata = json.loads((exported / "textlstm.json").read_text())
+    config = {key: value for key, value in metadata["config"].items() if key != "lowercase"}
+    (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 2, "config": config}))
+    assert read_metadata(tmp_path)["config"]["lowercase"] is True  # version 2 always lower-cased
+    assert read_metadata(exported)["config"]["lowercase"] is False
+    (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 1}))
+    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2 and 3"):
+        read_metadata(tmp_path)
 
 
 def test_serving_runs_texts_sorted_by_length_in_chunks_and_restores_their_order(fitted):

@@ -13,9 +13,10 @@ def test_summary_counts():
     assert split["classes"] == {"x": 3, "y": 1, "z": 1}
     assert split["tokens"][100] == 4  # 猫 在 睡 觉
     assert split["characters"][100] == 5
-    assert split["vocabulary"] == 7  # a b c 猫 在 睡 觉
+    assert split["vocabulary"] == 10  # a b c A B C 猫 在 睡 觉: case kept, as training keeps it
     assert (split["empty"], split["duplicates"]) == (1, 1)
     assert report["overlap"] == {"train/test": 1}
     text = format_summary(report)
-    assert "train: 4 rows, 3 classes, vocabulary 7 tokens" in text
+    assert "train: 4 rows, 3 classes, vocabulary 10 tokens" in text
+    assert summarize({"train": train}, lowercase=True)["splits"]["train"]["vocabulary"] == 7  # a b c 猫 在 睡 觉
     assert "overlap: 1 test texts also occur in train" in text

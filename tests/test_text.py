@@ -7,8 +7,22 @@ import tensorflow as tf
 from textlstm.text import OOV_ID, TextTokenizer, build_vocabulary, tokenize
 
 
-def tokens(text, mode):
-    return [t.decode("utf-8") for t in tokenize([text], mode)[0].numpy()]
+def tokens(text, mode, lowercase=True):
+    return [t.decode("utf-8") for t in tokenize([text], mode, lowercase)[0].numpy()]
+
+
+@pytest.mark.parametrize(
+    "mode, text, expected",
+    [
+        ("word", "Don't STOP, believin'!", ["Dont", "STOP", "believin"]),
+        ("auto", "我爱NLP，真的！", ["我", "爱", "NLP", "真", "的"]),
+        ("auto", "Who won in the US ? who", ["Who", "won", "in", "the", "US", "who"]),
+        ("auto", "Café NAÏVE", ["Café", "NAÏVE"]),
+        ("char", "Hi, 你好", ["H", "i", ",", "你", "好"]),
+    ],
+)
+def test_tokenize_keeps_case_by_default(mode, text, expected):
+    assert [t.decode("utf-8") for t in tokenize([text], mode)[0].numpy()] == expected
 
 
 @pytest.mark.parametrize(
@@ -19,7 +33,7 @@ def tokens(text, mode):
         ("word", "我爱NLP", ["我爱nlp"]),
         ("auto", "我爱NLP，真的！", ["我", "爱", "nlp", "真", "的"]),
         ("auto", "Tokyo 東京 カタカナ 한국", ["tokyo", "東", "京", "カ", "タ", "カ", "ナ", "한", "국"]),
-        ("auto", "Café naïve", ["café", "naïve"]),
+        ("auto", "Café NAÏVE", ["café", "naïve"]),
         ("auto", "It’s 好的!Don't", ["its", "好", "的", "dont"]),
         ("auto", "\ufeff做\u200b父母 zero\u200bwidth", ["做", "父", "母", "zerowidth"]),
         ("char", "Hi, 你好", ["h", "i", ",", "你", "好"]),
@@ -27,7 +41,7 @@ def tokens(text, mode):
         ("auto", "?!…", []),
     ],
 )
-def test_tokenize(mode, text, expected):
+def test_tokenize_lowercase(mode, text, expected):
     assert tokens(text, mode) == expected
 
 
@@ -68,8 +82,26 @@ def test_tokenizer_get_config_round_trip():
     layer = TextTokenizer("auto", ["猫", "cat"], max_length=5)
     rebuilt = TextTokenizer.from_config(layer.get_config())
     assert rebuilt.vocabulary == ["", "[UNK]", "猫", "cat"]
-    texts = tf.constant(["cat 猫 dog", ""])
+    texts = tf.constant(["cat 猫 dog", "", "Cat"])
     np.testing.assert_array_equal(rebuilt(texts), layer(texts))
+    np.testing.assert_array_equal(rebuilt(texts)[2], [OOV_ID, 0, 0])  # "Cat" is not "cat"
+
+
+def test_tokenizer_lowercase_and_the_saved_form_before_the_option():
+    cased = TextTokenizer("word", ["Who", "who"], max_length=3)
+    lowered = TextTokenizer("word", ["who"], max_length=3, lowercase=True)
+    texts = tf.constant(["Who who WHO"])
+    np.testing.assert_array_equal(cased(texts), [[2, 3, OOV_ID]])
+    np.testing.assert_array_equal(lowered(texts), [[2, 2, 2]])
+    assert TextTokenizer.from_config(lowered.get_config()).lowercase
+    old = {key: value for key, value in cased.get_config().items() if key != "lowercase"}
+    assert TextTokenizer.from_config(old).lowercase  # saved before the option: it lower-cased
+
+
+def test_vocabulary_keeps_case_unless_lowercase():
+    texts = ["Who is who", "WHO"]
+    assert build_vocabulary(texts, "word", 100, 1).vocabulary == ["WHO", "Who", "is", "who"]
+    assert build_vocabulary(texts, "word", 100, 1, lowercase=True).vocabulary == ["who", "is"]
 
 
 def test_bounded_table_keeps_the_frequent_tokens():

@@ -76,7 +76,7 @@ class TextClassifier:
             targets = targets[train_rows]
         else:
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
-        report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count)
+        report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count, lowercase=config.lowercase)
         self._prepare(report, label_set, len(texts), f"{len(validation_texts)}", verbose)
         self.validation_texts_ = validation_texts
         batch = self.config_.batch_size
@@ -134,7 +134,7 @@ class TextClassifier:
         self.config_ = config.resolve_training(train_count).replace(
             max_length=report.resolve_max_length(config.max_length, config.max_length_cap)
         )
-        self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length)
+        self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length, config.lowercase)
         self.label_set_ = label_set
         self.classes_ = np.array(label_set.classes)
         self.vocabulary_report_ = report
@@ -183,7 +183,8 @@ class TextClassifier:
                 f"Texts: {train_count} for training, {validation} for validation; "
                 f"{len(self.classes_)} classes ({config.task})",
                 f"Vocabulary: {len(self.tokenizer_.vocabulary)} ids ({report.distinct_tokens} distinct "
-                f"{config.tokenizer}-mode tokens seen, min count {config.min_count}, max tokens {config.max_tokens})",
+                f"{config.tokenizer}-mode tokens seen, {'lower-cased' if config.lowercase else 'case kept'}, "
+                f"min count {config.min_count}, max tokens {config.max_tokens})",
                 f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
                 f"95th percentile {lengths[95]}, longest {lengths[100]})",
                 f"Model: {self.model_.count_params():,} parameters",

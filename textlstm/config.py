@@ -15,7 +15,9 @@ from textlstm.errors import ConfigError
 
 # 2: the n-gram branch became a TF-IDF logistic regression (ngram_c and char_ngrams in place of
 # ngram_learning_rate); exports of version 1 hold the earlier branch.
-SCHEMA_VERSION = 2
+# 3: ``lowercase`` (default false: tokens keep their case); version 2 always lower-cased, and
+# ``upgrade_config`` reads it as ``lowercase = true``.
+SCHEMA_VERSION = 3
 # The training settings that are automatic when None, and their values by data size: (training
 # texts at least, (batch size, epochs, learning rate)), largest first. Large data sets take bigger
 # steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
@@ -67,8 +69,13 @@ class Config:
     # Text -> token ids.
     tokenizer: Tokenizer = _field(
         "auto",
-        "auto: CJK characters are tokens and other text is split into words; word: lower-cased "
-        "words without punctuation; char: every non-space character is a token.",
+        "auto: CJK characters are tokens and other text is split into words; word: words without "
+        "punctuation; char: every non-space character is a token.",
+    )
+    lowercase: bool = _field(
+        False,
+        "Lower-case texts before tokenizing. By default tokens keep their case, so 'Who' opening a "
+        "question and 'US' the country are not 'who' and 'us'.",
     )
     max_tokens: int = _field(20000, "Largest vocabulary, counting the padding and out-of-vocabulary ids.")
     min_count: int = _field(1, "Keep only tokens seen at least this many times in the training texts.")
@@ -245,6 +252,16 @@ class Config:
     def threshold_for(self, label):
         """The multi-label decision threshold of ``label``."""
         return dict(self.label_thresholds).get(label, self.threshold)
+
+
+def upgrade_config(values, schema_version):
+    """The config dict of an export of ``schema_version`` as this version reads it, or None when
+    that version cannot be read (1: another n-gram branch)."""
+    if schema_version == SCHEMA_VERSION:
+        return values
+    if schema_version == 2:
+        return {**values, "lowercase": True}
+    return None
 
 
 def parse_label_thresholds(value):

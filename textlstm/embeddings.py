@@ -40,15 +40,17 @@ class AlignedVectors:
 def align_vectors(path, vocabulary, seed=0):
     """Read ``path`` and build the embedding matrix of ``vocabulary`` (ids in list order).
 
-    Words match exactly, else lower-cased (the tokenizer lower-cases). Ids 0 and 1 (padding, OOV)
-    are not searched.
+    Words match exactly, else case-insensitively (vectors files often hold only lower-case words,
+    while the vocabulary keeps case unless ``Config.lowercase``): "Who" takes the vector of "who"
+    when the file has no "Who". Ids 0 and 1 (padding, OOV) are not searched.
 
     Raises:
         DataError: naming the file (and line) for a missing file, an empty one, or malformed vectors.
     """
-    wanted = {}
+    exact, folded = {}, {}
     for index, word in enumerate(vocabulary[2:], start=2):
-        wanted.setdefault(word, index)
+        exact.setdefault(word, index)
+        folded.setdefault(word.lower(), []).append(index)
     try:
         with open(path, "rb") as file:
             first = file.readline()
@@ -63,18 +65,16 @@ def align_vectors(path, vocabulary, seed=0):
             dim, rows = None, {}
             for word, vector in reader:
                 dim = dim or len(vector)
-                index = wanted.get(word)
-                if index is None:
-                    index = wanted.get(word.lower())
-                    if index is not None and vocabulary[index] in rows:
-                        continue  # an exact match wins over a lower-cased one
-                if index is not None:
-                    rows[vocabulary[index]] = vector
+                if word in exact:
+                    rows[exact[word]] = vector
+                for index in folded.get(word.lower(), ()):
+                    if index not in rows:  # an exact match wins over a case-insensitive one
+                        rows[index] = vector
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     if dim is None:
         raise DataError(f"{path}: no vectors found")
-    return _matrix(rows, wanted, len(vocabulary), dim, seed)
+    return _matrix(rows, len(exact), len(vocabulary), dim, seed)
 
 
 def _header(line):
@@ -137,11 +137,12 @@ def _binary_vectors(file, dim, path):
         yield word.decode("utf-8", errors="replace"), np.frombuffer(values, dtype="<f4").astype(np.float32)
 
 
-def _matrix(rows, wanted, size, dim, seed):
+def _matrix(rows, searched, size, dim, seed):
+    """rows: {vocabulary index: vector}; searched: how many vocabulary words were looked up."""
     found = np.stack(list(rows.values())) if rows else np.zeros((1, dim), np.float32)
     scale = float(found.std()) or 0.1
     matrix = np.random.default_rng(seed).normal(0.0, scale, size=(size, dim)).astype(np.float32)
     matrix[0] = 0.0
-    for word, vector in rows.items():
-        matrix[wanted[word]] = vector
-    return AlignedVectors(matrix, len(rows), len(wanted))
+    for index, vector in rows.items():
+        matrix[index] = vector
+    return AlignedVectors(matrix, len(rows), searched)

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm import __version__
-from textlstm.config import SCHEMA_VERSION, Config
+from textlstm.config import SCHEMA_VERSION, Config, upgrade_config
 from textlstm.errors import ExportError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.files import apply_umask
@@ -229,11 +229,12 @@ def read_metadata(path):
         metadata = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ExportError(f"{file}: not valid JSON ({error})") from None
-    if metadata.get("schema_version") != SCHEMA_VERSION:
+    config = upgrade_config(metadata.get("config"), metadata.get("schema_version"))
+    if config is None:
         raise ExportError(
-            f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads {SCHEMA_VERSION}"
+            f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads 2 and {SCHEMA_VERSION}"
         )
-    return metadata
+    return {**metadata, "config": config}
 
 
 def load_keras_model(path):

@@ -69,7 +69,9 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
                 labels.update(split_labels(label, multi_label, config.label_delimiter))
                 yield text
 
-    vocabulary = build_vocabulary(training_texts(), config.tokenizer, config.max_tokens, config.min_count, max_table)
+    vocabulary = build_vocabulary(
+        training_texts(), config.tokenizer, config.max_tokens, config.min_count, max_table, config.lowercase
+    )
     label_set = LabelSet.fit(list(labels), multi_label, config.label_delimiter, source=str(path))
     class_counts = np.array([labels[name] for name in label_set.classes], dtype=np.int64)
     return ScanReport(vocabulary, label_set, class_counts, rows[False], rows[True])

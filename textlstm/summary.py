@@ -10,19 +10,19 @@ from textlstm.text import build_vocabulary
 _VOCABULARY_LIMIT = 10**9
 
 
-def summarize(splits, mode="auto"):
+def summarize(splits, mode="auto", lowercase=False):
     """Describe labelled corpora.
 
     Args:
         splits: {split name: Corpus}, e.g. {"train": ..., "test": ...}.
-        mode: tokenizer mode used to count tokens (see ``textlstm.text``).
+        mode, lowercase: how tokens are counted (see ``textlstm.text``).
 
     Returns:
         JSON-ready {"splits": {name: {...}}, "overlap": {"train/test": n, ...}}.
     """
     report = {"splits": {}, "overlap": {}}
     for name, corpus in splits.items():
-        vocabulary = build_vocabulary(corpus.texts, mode, _VOCABULARY_LIMIT, 1)
+        vocabulary = build_vocabulary(corpus.texts, mode, _VOCABULARY_LIMIT, 1, lowercase=lowercase)
         characters = np.array([len(text) for text in corpus.texts])
         keys = [text.strip().lower() for text in corpus.texts]
         labels = collections.Counter(

@@ -3,13 +3,15 @@
 Tokenization uses core TF string ops only (RE2 regular expressions), so a stock TF Serving binary
 runs the exported model. Three modes:
 
-Every mode lower-cases and drops invisible format characters (zero-width spaces, BOMs).
+Every mode drops invisible format characters (zero-width spaces, BOMs) and keeps the letters'
+case unless ``lowercase`` is set (``Config.lowercase``): "Who" and "who", "US" and "us" are then
+different tokens.
 
-- ``word``: lower-case, drop apostrophes, turn other punctuation and symbols into spaces, split on
-  whitespace. ``"Don't stop!"`` -> ``["dont", "stop"]``.
+- ``word``: drop apostrophes, turn other punctuation and symbols into spaces, split on
+  whitespace. ``"Don't stop!"`` -> ``["Dont", "stop"]``.
 - ``auto``: as ``word``, and every CJK character (Han, Hiragana, Katakana, Hangul) becomes its own
-  token, so ``"我爱NLP"`` -> ``["我", "爱", "nlp"]``.
-- ``char``: lower-case; every non-space character is a token, punctuation included.
+  token, so ``"我爱NLP"`` -> ``["我", "爱", "NLP"]``.
+- ``char``: every non-space character is a token, punctuation included.
 
 Ids: 0 is padding, 1 the out-of-vocabulary token ``[UNK]``, 2.. the vocabulary by falling count.
 """
@@ -28,17 +30,19 @@ _CJK = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
 _COUNT_BATCH = 4096
 
 
-def standardize(texts, mode):
+def standardize(texts, mode, lowercase=False):
     """Normalize texts so that tokens are separated by whitespace.
 
     Args:
         texts: tf.string tensor, shape (batch,).
         mode: ``"auto"``, ``"word"`` or ``"char"``.
+        lowercase: lower-case the texts first (Unicode-aware).
 
     Returns:
         tf.string tensor, shape (batch,).
     """
-    texts = tf.strings.lower(texts, encoding="utf-8")
+    if lowercase:
+        texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, r"\p{Cf}", "")  # zero-width and BOM characters
     if mode == "char":
         return tf.strings.regex_replace(texts, r"(\S)", r"\1 ")
@@ -89,9 +93,9 @@ def cjk_character_table(vocabulary):
     return flags
 
 
-def tokenize(texts, mode):
+def tokenize(texts, mode, lowercase=False):
     """Split texts into tokens: tf.string (batch,) -> tf.RaggedTensor of tf.string (batch, None)."""
-    return tf.strings.split(standardize(tf.convert_to_tensor(texts, tf.string), mode))
+    return tf.strings.split(standardize(tf.convert_to_tensor(texts, tf.string), mode, lowercase))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,11 +113,12 @@ class VocabularyReport:
         return int(min(max(self.length_percentiles[95], 1), cap))
 
 
-def build_vocabulary(texts, mode, max_tokens, min_count, max_table=None):
+def build_vocabulary(texts, mode, max_tokens, min_count, max_table=None, lowercase=False):
     """Count tokens over ``texts`` in batches and keep the most frequent.
 
     Args:
         texts: an iterable of str, consumed once, lazily (a list or a generator over a file).
+        mode, lowercase: how texts become tokens (``tokenize``).
         max_tokens: vocabulary size limit including the padding and OOV ids.
         min_count: drop tokens seen fewer times.
         max_table: bound the token-count table: past this many entries only the most frequent half
@@ -126,7 +131,7 @@ def build_vocabulary(texts, mode, max_tokens, min_count, max_table=None):
     counts = collections.Counter()
     lengths = collections.Counter()
     for batch in _batches(texts, _COUNT_BATCH):
-        tokens = tokenize(batch, mode)
+        tokens = tokenize(batch, mode, lowercase)
         lengths.update(tokens.row_lengths().numpy().tolist())
         unique, _, batch_counts = tf.unique_with_counts(tokens.flat_values)
         counts.update(dict(zip(unique.numpy().tolist(), batch_counts.numpy().tolist())))
@@ -183,15 +188,17 @@ class TextTokenizer(keras.layers.Layer):
         mode: ``"auto"``, ``"word"`` or ``"char"`` (see the module docstring).
         vocabulary: list of tokens for ids 2, 3, ...
         max_length: tokens kept per text; longer texts are truncated at the end.
+        lowercase: lower-case texts before splitting them (``standardize``).
 
     Input shape: (batch,) tf.string.
     Output shape: (batch, time) int64, ``1 <= time <= max_length``; 0 marks padding.
     """
 
-    def __init__(self, mode="auto", vocabulary=(), max_length=256, **kwargs):
+    def __init__(self, mode="auto", vocabulary=(), max_length=256, lowercase=False, **kwargs):
         super().__init__(trainable=False, **kwargs)
         self.mode = mode
         self.max_length = int(max_length)
+        self.lowercase = bool(lowercase)
         self.vectorizer = keras.layers.TextVectorization(
             standardize=None, split="whitespace", vocabulary=list(vocabulary), ragged=True
         )
@@ -204,7 +211,7 @@ class TextTokenizer(keras.layers.Layer):
 
     def ragged_ids(self, texts):
         """Token ids without padding: tf.string (batch,) -> int64 RaggedTensor (batch, None), every row >= 1 id."""
-        ids = self.vectorizer(standardize(tf.convert_to_tensor(texts, tf.string), self.mode))
+        ids = self.vectorizer(standardize(tf.convert_to_tensor(texts, tf.string), self.mode, self.lowercase))
         ids = ids[:, : self.max_length]
         empty = tf.equal(ids.row_lengths(), 0)  # (batch,)
         filler = tf.RaggedTensor.from_row_lengths(
@@ -221,7 +228,7 @@ class TextTokenizer(keras.layers.Layer):
 
         Unlike ``call``, a text without tokens gets an empty row (its id row holds one OOV id).
         """
-        pieces = tokenize(tf.convert_to_tensor(texts, tf.string), self.mode)[:, : self.max_length]
+        pieces = tokenize(tf.convert_to_tensor(texts, tf.string), self.mode, self.lowercase)[:, : self.max_length]
         return pieces.to_tensor(default_value="")
 
     def compute_output_spec(self, texts):
@@ -229,6 +236,11 @@ class TextTokenizer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(mode=self.mode, vocabulary=self.vocabulary[2:], max_length=self.max_length)
+        config.update(mode=self.mode, vocabulary=self.vocabulary[2:], max_length=self.max_length, lowercase=self.lowercase)
         config.pop("trainable", None)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Tokenizers saved before ``lowercase`` existed (schema version 2) always lower-cased.
+        return cls(**{"lowercase": True, **config})
