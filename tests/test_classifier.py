@@ -48,6 +48,17 @@ def test_fit_returns_self_and_resolves_max_length_and_training_settings():
         "for this many training texts)" in classifier.preparation_.splitlines()
 
 
+def test_lowercase_setting_reaches_the_tokenizer():
+    texts, labels = ["Who is it", "who is it", "Where is it", "where is it"], ["a", "a", "b", "b"]
+    cases = ((False, {"Who", "who", "Where", "where"}, "case kept"), (True, {"who", "where"}, "lower-cased"))
+    for lowercase, words, printed in cases:
+        classifier = TextClassifier(**dict(FAST, epochs=1), lowercase=lowercase)
+        classifier.fit(texts, labels, validation_data=(texts, labels), verbose=0)
+        assert classifier.tokenizer_.lowercase is lowercase
+        assert set(classifier.tokenizer_.vocabulary[2:]) == words | {"is", "it"}
+        assert f"auto-mode tokens seen, {printed}," in classifier.preparation_
+
+
 def test_not_fitted():
     with pytest.raises(NotFittedError, match="not fitted yet; call fit"):
         TextClassifier().predict(["x"])

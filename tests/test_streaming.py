@@ -39,6 +39,13 @@ def test_scan_gives_the_in_memory_vocabulary(tmp_path):
     assert scanned.class_counts.tolist() == [corpus.labels.count("a"), corpus.labels.count("b")]
 
 
+def test_scan_counts_tokens_as_the_config_cases_them(tmp_path):
+    path = tmp_path / "cased.csv"
+    path.write_text("text,label\nWho is who,a\nWHO,b\n", encoding="utf-8")
+    assert scan(path, None, Config(), max_table=None).vocabulary.vocabulary == ["WHO", "Who", "is", "who"]
+    assert scan(path, None, Config(lowercase=True), max_table=None).vocabulary.vocabulary == ["who", "is"]
+
+
 def test_scan_holds_out_hash_chosen_rows(tmp_path):
     path = generated_csv(tmp_path / "big.csv")
     scanned = scan(path, None, Config(seed=3), validation_fraction=0.1)

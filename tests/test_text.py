@@ -7,7 +7,7 @@ import tensorflow as tf
 from textlstm.text import OOV_ID, TextTokenizer, build_vocabulary, tokenize
 
 
-def tokens(text, mode, lowercase=True):
+def tokens(text, mode, lowercase=False):
     return [t.decode("utf-8") for t in tokenize([text], mode, lowercase)[0].numpy()]
 
 
@@ -22,7 +22,7 @@ def tokens(text, mode, lowercase=True):
     ],
 )
 def test_tokenize_keeps_case_by_default(mode, text, expected):
-    assert [t.decode("utf-8") for t in tokenize([text], mode)[0].numpy()] == expected
+    assert tokens(text, mode) == expected
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_tokenize_keeps_case_by_default(mode, text, expected):
     ],
 )
 def test_tokenize_lowercase(mode, text, expected):
-    assert tokens(text, mode) == expected
+    assert tokens(text, mode, lowercase=True) == expected
 
 
 def test_vocabulary_order_min_count_and_max_tokens():

@@ -18,6 +18,7 @@ from textlstm.errors import ConfigError
 # 3: ``lowercase`` (default false: tokens keep their case); version 2 always lower-cased, and
 # ``upgrade_config`` reads it as ``lowercase = true``.
 SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (2, 3)
 # The training settings that are automatic when None, and their values by data size: (training
 # texts at least, (batch size, epochs, learning rate)), largest first. Large data sets take bigger
 # steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
@@ -256,12 +257,10 @@ class Config:
 
 def upgrade_config(values, schema_version):
     """The config dict of an export of ``schema_version`` as this version reads it, or None when
-    that version cannot be read (1: another n-gram branch)."""
-    if schema_version == SCHEMA_VERSION:
-        return values
-    if schema_version == 2:
-        return {**values, "lowercase": True}
-    return None
+    that version is not in READABLE_SCHEMA_VERSIONS (1: another n-gram branch)."""
+    if schema_version not in READABLE_SCHEMA_VERSIONS:
+        return None
+    return {**values, "lowercase": True} if schema_version == 2 else values
 
 
 def parse_label_thresholds(value):

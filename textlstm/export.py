@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm import __version__
-from textlstm.config import SCHEMA_VERSION, Config, upgrade_config
+from textlstm.config import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Config, upgrade_config
 from textlstm.errors import ExportError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.files import apply_umask
@@ -232,7 +232,8 @@ def read_metadata(path):
     config = upgrade_config(metadata.get("config"), metadata.get("schema_version"))
     if config is None:
         raise ExportError(
-            f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads 2 and {SCHEMA_VERSION}"
+            f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads "
+            + " and ".join(str(version) for version in READABLE_SCHEMA_VERSIONS)
         )
     return {**metadata, "config": config}
 
