@@ -26,7 +26,7 @@ runs side by side finish sooner than two two-core runs in turn; their seconds an
 measured under that sharing, and the JSON records ``jobs`` with every run.
 
 Prints a Markdown table (test accuracy %, mean over seeds with the half-range as ±) and writes all
-runs, with macro-F1, training seconds and prediction throughput, to JSON.
+runs, with macro-F1, training seconds, prediction throughput and the CPU (``cpu_description``), to JSON.
 """
 
 import os
@@ -36,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import argparse  # noqa: E402
 import concurrent.futures  # noqa: E402
 import json  # noqa: E402
+import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -169,6 +170,33 @@ RUNNERS = {"textlstm": run_textlstm, "tfidf": run_tfidf, "fasttext": run_fasttex
 THREADS = {"count": os.cpu_count() or 1}  # per run; a child sets it from its --child THREADS argument
 
 
+def cpu_description(cpuinfo=Path("/proc/cpuinfo")):
+    """The CPU the runs are measured on, e.g. ``"AMD EPYC, 2 cores, AVX2, no AVX-512"``.
+
+    Per-seed accuracies and seconds differ between CPUs (their floating-point kernels differ), so
+    every run records it. Reads ``cpuinfo`` (Linux); elsewhere, Python's ``platform.processor()``.
+    """
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        lines = []
+    fields = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or "unknown CPU"
+    flags = set(fields.get("flags", "").split())
+    if not flags:
+        vector = "flags unknown"
+    elif "avx512f" in flags:
+        vector = "AVX-512"
+    elif "avx2" in flags:
+        vector = "AVX2, no AVX-512"
+    else:
+        vector = "no AVX2"
+    return f"{name}, {os.cpu_count() or 1} cores, {vector}"
+
+
 def fasttext_available():
     try:
         import fasttext  # noqa: F401
@@ -213,6 +241,7 @@ def main():
         print("note: fastText is not installed (pip install fasttext-numpy2); skipping it")
         systems.remove("fasttext")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    print(f"CPU: {cpu_description()}", flush=True)
     tasks = [
         (directory, system, seed)
         for directory in directories
@@ -282,6 +311,7 @@ def child(directory, system, seed, threads, train_limit=None):
         "train_seconds": seconds,
         "predict_texts_per_second": rate,
         "threads": threads,
+        "cpu": cpu_description(),
     }
     print(json.dumps(result), flush=True)
 
@@ -291,6 +321,7 @@ def print_table(runs, systems):
     print("\n| data | " + " | ".join(f"{s} acc %" for s in systems) + " | textlstm train s | textlstm vs best baseline |")
     print("|---|" + "---|" * (len(systems) + 2))
     means = {s: [] for s in systems}
+    best_baselines = []
     for name in data:
         cells, values = [], {}
         for system in systems:
@@ -301,9 +332,15 @@ def print_table(runs, systems):
         seconds = [r["train_seconds"] for r in runs if r["data"] == name and r["system"] == "textlstm"]
         baselines = [values[s] for s in systems if s != "textlstm"]
         versus = f"{values['textlstm'] - max(baselines):+.1f}" if "textlstm" in values and baselines else ""
+        best_baselines.append(max(baselines) if baselines else None)
         seconds_cell = f"{statistics.mean(seconds):.0f}" if seconds else ""
         print(f"| {name} | " + " | ".join(cells) + f" | {seconds_cell} | {versus} |")
     print("| mean | " + " | ".join(f"{statistics.mean(means[s]):.1f}" for s in systems) + " | | |")
+    if "textlstm" in means and best_baselines and None not in best_baselines:
+        ours, best = statistics.mean(means["textlstm"]), statistics.mean(best_baselines)
+        print(f"\ntextlstm mean {ours:.2f}, mean of each set's best baseline {best:.2f}: {ours - best:+.2f}")
+    cpus = sorted({run.get("cpu", "CPU not recorded") for run in runs})
+    print("Measured on: " + "; ".join(cpus))
 
 
 if __name__ == "__main__":

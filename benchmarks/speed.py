@@ -42,7 +42,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import DEFAULT_ROOT, holdout, is_chinese, run_child  # noqa: E402
+from compare import DEFAULT_ROOT, cpu_description, holdout, is_chinese, run_child  # noqa: E402
 from core_metrics import export_speeds  # noqa: E402
 
 SYSTEMS = ("recipe", "textlstm")
@@ -153,6 +153,7 @@ def child(directory, system, seed, epochs, train_limit, export_dir):
                 "best_epoch": best_epoch,
                 "test_accuracy": accuracy,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "cpu": cpu_description(),
             }
         )
     )
