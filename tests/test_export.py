@@ -133,6 +133,26 @@ def test_metadata_of_schema_version_2_reads_as_lower_cased(exported, tmp_path):
         read_metadata(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda m: [m], "expected a JSON object, got list"),
+        (lambda m: {k: v for k, v in m.items() if k != "config"}, "'config' must be a JSON object"),
+        (lambda m: {**m, "labels": 5}, "'labels' must be a JSON object"),
+        (lambda m: {**m, "config": {**m["config"], "zzz": 1}}, "zzz: unknown setting in config"),
+        (lambda m: {**m, "config": {**m["config"], "units": "many"}}, "units: expected int, got 'many'"),
+        (lambda m: {**m, "labels": {"classes": ["a", "b"]}}, "labels: expected classes, multi_label and delimiter"),
+        (lambda m: {**m, "thresholds": [0.5]}, "'thresholds' must be a list of 2 numbers, one per class"),
+    ],
+)
+def test_damaged_metadata_is_an_error_naming_the_file(exported, tmp_path, damage, message):
+    metadata = json.loads((exported / "textlstm.json").read_text())
+    assert len(metadata["labels"]["classes"]) == 2
+    (tmp_path / "textlstm.json").write_text(json.dumps(damage(metadata)))
+    with pytest.raises(ExportError, match=f"^{tmp_path / 'textlstm.json'}: {message}"):
+        read_metadata(tmp_path)
+
+
 def test_serving_runs_texts_sorted_by_length_in_chunks_and_restores_their_order(fitted):
     from textlstm.export import run_by_length
     from textlstm.model import with_attention

@@ -256,10 +256,8 @@ class Config:
 
 
 def upgrade_config(values, schema_version):
-    """The config dict of an export of ``schema_version`` as this version reads it, or None when
-    that version is not in READABLE_SCHEMA_VERSIONS (1: another n-gram branch)."""
-    if schema_version not in READABLE_SCHEMA_VERSIONS:
-        return None
+    """The config dict of an export of ``schema_version`` (one of READABLE_SCHEMA_VERSIONS; 1 had
+    another n-gram branch) as this version reads it."""
     return {**values, "lowercase": True} if schema_version == 2 else values
 
 

@@ -229,12 +229,32 @@ def read_metadata(path):
         metadata = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ExportError(f"{file}: not valid JSON ({error})") from None
-    config = upgrade_config(metadata.get("config"), metadata.get("schema_version"))
-    if config is None:
+    if not isinstance(metadata, dict):
+        raise ExportError(f"{file}: expected a JSON object, got {type(metadata).__name__}")
+    if metadata.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
         raise ExportError(
             f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads "
             + " and ".join(str(version) for version in READABLE_SCHEMA_VERSIONS)
         )
+    for key in ("config", "labels"):
+        if not isinstance(metadata.get(key), dict):
+            raise ExportError(f"{file}: '{key}' must be a JSON object")
+    config = upgrade_config(metadata["config"], metadata["schema_version"])
+    try:
+        Config.from_dict(config)
+    except (TypeError, ValueError) as error:
+        raise ExportError(f"{file}: {error}") from None
+    try:
+        classes = LabelSet.from_dict(metadata["labels"]).classes
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExportError(f"{file}: labels: expected classes, multi_label and delimiter ({error!r})") from None
+    thresholds = metadata.get("thresholds")
+    if not (
+        isinstance(thresholds, list)
+        and len(thresholds) == len(classes)
+        and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in thresholds)
+    ):
+        raise ExportError(f"{file}: 'thresholds' must be a list of {len(classes)} numbers, one per class")
     return {**metadata, "config": config}
 
 
