@@ -218,7 +218,12 @@ def _replace(temporary, path):
 
 
 def read_metadata(path):
-    """The parsed ``textlstm.json`` of an export (or of a directory holding a model.keras)."""
+    """The parsed ``textlstm.json`` of an export (or of a directory holding a model.keras).
+
+    Raises:
+        ExportError: no such directory or file; not JSON; a schema version this textlstm does not
+            read; or a file that does not hold a valid config, labels and one threshold per class.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ExportError(f"{path}: no such export directory")
