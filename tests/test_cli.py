@@ -189,6 +189,17 @@ def test_bad_export_directory(tmp_path, make, message):
     assert_one_line_error(run("evaluate", make(tmp_path), "--test", tmp_path / "t.csv"), 1, message.format(d=tmp_path))
 
 
+def test_damaged_export_metadata_is_a_one_line_error_naming_the_file(trained, tmp_path):
+    """An unknown setting in an export's textlstm.json is the file's fault, not a command-line option's."""
+    _, output = trained
+    metadata = json.loads((output / "textlstm.json").read_text())
+    (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "config": {**metadata["config"], "zzz": 1}}))
+    message = f"{tmp_path}/textlstm.json: zzz: unknown setting in config"
+    assert_one_line_error(run("predict", tmp_path, "text"), 1, message)
+    (tmp_path / "t.csv").write_text("text,label\na,b\n")
+    assert_one_line_error(run("evaluate", tmp_path, "--test", tmp_path / "t.csv"), 1, message)
+
+
 def test_predict_usage_errors(trained, tmp_path):
     _, output = trained
     result = run("predict", output, "x", "--input", tmp_path / "a.txt")
