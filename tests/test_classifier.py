@@ -48,6 +48,23 @@ def test_fit_returns_self_and_resolves_max_length_and_training_settings():
         "for this many training texts)" in classifier.preparation_.splitlines()
 
 
+def test_cjk_pairs_are_automatic_from_the_training_tokens(fitted):
+    # TEXTS: 35 English words and 20 Chinese characters, so no pair embedding.
+    assert fitted.config_.cjk_pairs == 0
+    line = "CJK character pairs: none (36.4% of training tokens are CJK characters; automatic: under 50%)"
+    assert line in fitted.preparation_.splitlines()
+    chinese, labels = TEXTS[8:], LABELS[8:]
+    classifier = TextClassifier(**dict(FAST, epochs=1)).fit(chinese, labels, validation_data=(chinese, labels), verbose=0)
+    assert classifier.config_.cjk_pairs == 2**16
+    line = "CJK character pairs: 65,536 buckets, embedded in each member (100.0% of training tokens are CJK characters; automatic: at least 50%)"
+    assert line in classifier.preparation_.splitlines()
+    english = TextClassifier(**dict(FAST, epochs=1), cjk_pairs=5).fit(TEXTS[:8], LABELS[:8], verbose=0)
+    assert english.config_.cjk_pairs == 5  # a setting is kept
+    assert "CJK character pairs: 5 buckets, embedded in each member (0.0% of training tokens are CJK characters; set by cjk_pairs)" \
+        in english.preparation_.splitlines()
+    assert "CJK character pairs" not in TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS[:8], LABELS[:8], verbose=0).preparation_
+
+
 def test_lowercase_setting_reaches_the_tokenizer():
     texts, labels = ["Who is it", "who is it", "Where is it", "where is it"], ["a", "a", "b", "b"]
     cases = ((False, {"Who", "who", "Where", "where"}, "case kept"), (True, {"who", "where"}, "lower-cased"))

@@ -20,6 +20,7 @@ def test_defaults_are_valid_and_round_trip_through_json():
     [
         ({"units": 0}, "units: expected an integer >= 1, got 0"),
         ({"units": 2.5}, "units: expected int, got 2.5"),
+        ({"cjk_pairs": -1}, "cjk_pairs: expected an integer >= 0, got -1"),
         ({"pooling": "min"}, "pooling: expected one of last, max, mean, attention, max\\+mean; got 'min'"),
         ({"dropout": 1.0}, "dropout: expected value in \\[0.0, 1.0\\), got 1.0"),
         ({"validation_split": 0}, "validation_split: expected value in \\(0.0, 1.0\\), got 0"),
@@ -51,6 +52,12 @@ def test_training_settings_given_are_kept():
     assert resolved.automatic_training() == []
     with pytest.raises(ConfigError, match="epochs: expected an integer >= 1, got 0"):
         Config(epochs=0)
+
+
+@pytest.mark.parametrize("share, expected", [(0.0, 0), (0.49, 0), (0.5, 2**16), (0.98, 2**16)])
+def test_cjk_pairs_are_automatic_from_half_the_training_tokens_being_cjk_characters(share, expected):
+    assert Config().resolve_cjk_pairs(share) == expected
+    assert Config(cjk_pairs=0).resolve_cjk_pairs(share) == 0 and Config(cjk_pairs=9).resolve_cjk_pairs(share) == 9
 
 
 def test_config_is_frozen():

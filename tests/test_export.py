@@ -59,10 +59,29 @@ def test_plain_tensorflow_gets_the_same_predictions(fitted, exported):
     assert result["classes"] == ["cat", "dog"]
 
 
+def test_cjk_pair_embeddings_export_to_plain_tensorflow(tmp_path):
+    chinese, labels = TEXTS[8:], LABELS[8:]
+    classifier = TextClassifier(pooling="attention", **FAST, cjk_pairs=64).fit(chinese, labels, validation_data=(chinese, labels), verbose=0)
+    assert classifier.score(chinese, labels) == 1.0
+    classifier.export(tmp_path / "model")
+    probe = [*chinese, "我的小猫", "dog 小狗", ""]
+    process = subprocess.run(
+        [sys.executable, "-c", PLAIN_TENSORFLOW, str(tmp_path / "model"), json.dumps(probe)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
+        cwd="/",
+    )
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(result["probabilities"], classifier.predict_proba(probe), atol=1e-5)
+    assert textlstm.load(tmp_path / "model").config.cjk_pairs == 64
+
+
 def test_export_layout_and_predictor(fitted, exported):
     assert {"saved_model.pb", "variables", "textlstm.json", "model.keras"} <= {p.name for p in exported.iterdir()}
     metadata = json.loads((exported / "textlstm.json").read_text())
-    assert metadata["schema_version"] == 3
+    assert metadata["schema_version"] == 4
     assert metadata["config"]["lowercase"] is False
     assert metadata["config"]["max_length"] == fitted.config_.max_length
     predictor = textlstm.load(exported)
@@ -123,14 +142,17 @@ def test_load_errors(tmp_path, make, message):
         textlstm.load(make(tmp_path))
 
 
-def test_metadata_of_schema_version_2_reads_as_lower_cased(exported, tmp_path):
+def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, tmp_path):
     metadata = json.loads((exported / "textlstm.json").read_text())
-    config = {key: value for key, value in metadata["config"].items() if key != "lowercase"}
+    config = {key: value for key, value in metadata["config"].items() if key not in ("lowercase", "cjk_pairs")}
     (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 2, "config": config}))
     assert read_metadata(tmp_path)["config"]["lowercase"] is True  # version 2 always lower-cased
+    assert read_metadata(tmp_path)["config"]["cjk_pairs"] == 0  # before version 4, no pair embedding
     assert read_metadata(exported)["config"]["lowercase"] is False
+    (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 3, "config": {**config, "lowercase": False}}))
+    assert read_metadata(tmp_path)["config"]["lowercase"] is False and read_metadata(tmp_path)["config"]["cjk_pairs"] == 0
     (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 1}))
-    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2 and 3"):
+    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2, 3 and 4"):
         read_metadata(tmp_path)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras.src.testing import TestCase
 
-from textlstm.layers import AttentionPooling, HashedNgrams, MaskedGlobalMaxPooling1D, NonCjkShare
+from textlstm.layers import AttentionPooling, CjkCharacterPairs, HashedNgrams, MaskedGlobalMaxPooling1D, NonCjkShare
 
 RNG = np.random.default_rng(0)
 # (batch=3, time=5, features=4); real lengths 5, 2, 1 (padding at the end).
@@ -109,9 +109,31 @@ def test_non_cjk_share_counts_tokens_not_padding():
     assert layer(ids[1:2]).numpy()[0, 0] == 1.0  # exactly: a text without CJK characters keeps its bag as it is
 
 
+def test_cjk_character_pairs_match_numpy_and_need_two_cjk_characters():
+    layer = CjkCharacterPairs(vocabulary_size=6, buckets=50)
+    layer.build((None, None))
+    layer.cjk.assign([0, 0, 1, 1, 0, 1])  # ids 2, 3 and 5 are CJK characters
+    ids = np.array([[2, 3, 5, 4, 5, 0], [4, 2, 2, 0, 0, 0], [3, 0, 0, 0, 0, 0]], dtype="int64")
+    cjk = np.isin(ids, [2, 3, 5])
+    previous = np.pad(ids[:, :-1], [(0, 0), (1, 0)])
+    expected = np.where(cjk & np.pad(cjk[:, :-1], [(0, 0), (1, 0)]), (previous * 1000003 + ids) % 50 + 1, 0)
+    got = layer(ids).numpy()
+    np.testing.assert_array_equal(got, expected)
+    # By hand: (2, 3) -> (2 * 1000003 + 3) mod 50 + 1 = 10 at step 1, (3, 5) -> 3000014 mod 50 + 1 = 15
+    # at step 2; the word 4 breaks the run, so the 5 after it starts none; (2, 2) -> 2000008 mod 50 + 1 = 9.
+    assert got.tolist() == [[0, 10, 15, 0, 0, 0], [0, 0, 9, 0, 0, 0], [0, 0, 0, 0, 0, 0]]
+    assert layer(ids[:, :0]).shape == (3, 0)
+
+
 @pytest.mark.parametrize(
     "layer",
-    [MaskedGlobalMaxPooling1D(name="m"), AttentionPooling(units=3, name="a"), HashedNgrams(3, 99, name="h"), NonCjkShare(7, name="s")],
+    [
+        MaskedGlobalMaxPooling1D(name="m"),
+        AttentionPooling(units=3, name="a"),
+        HashedNgrams(3, 99, name="h"),
+        NonCjkShare(7, name="s"),
+        CjkCharacterPairs(7, 99, name="p"),
+    ],
 )
 def test_get_config_round_trip(layer):
     rebuilt = layer.__class__.from_config(layer.get_config())

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from textlstm.config import Config
-from textlstm.model import BRANCHES, build_model, embedding_layers, member_outputs, with_attention
+from textlstm.model import BRANCHES, CJK_PAIRS, build_model, embedding_layers, fill_token_tables, member_outputs, with_attention
 
 # (batch=3, time=4) ids; lengths 4, 2, 1; 0 = padding at the end.
 IDS = np.array([[5, 6, 7, 8], [9, 3, 0, 0], [4, 0, 0, 0]], dtype="int64")
@@ -76,6 +76,34 @@ def test_members_are_averaged_then_averaged_with_the_ngram_branch():
     np.testing.assert_allclose(model(IDS), (np.mean(member_probabilities, axis=0) + ngram) / 2, atol=1e-6)
     # Padding changes no member's output.
     np.testing.assert_allclose(model(np.pad(IDS, [(0, 0), (0, 5)])), model(IDS), atol=1e-5)
+
+
+def test_each_member_adds_the_vectors_of_cjk_character_pairs_and_only_of_them():
+    config = Config(embedding_dim=6, units=5, ngram_buckets=20, members=2, cjk_pairs=7)
+    model = build_model(config, vocabulary_size=12, num_classes=3)
+    vocabulary = ["", "[UNK]", "a", "好", "吃", "的", "b", "c", "d", "e", "f", "g"]  # ids 3, 4 and 5 are CJK
+    fill_token_tables(model, vocabulary, config)
+    assert len(embedding_layers(model)) == 2  # the pair tables are not token embeddings
+    ids = np.array([[3, 4, 5, 8], [9, 3, 0, 0], [4, 0, 0, 0]], dtype="int64")  # pairs only in row 0, at steps 1 and 2
+    np.testing.assert_array_equal(model.get_layer(CJK_PAIRS)(ids).numpy()[1:], 0)
+    expected = model(ids).numpy()
+    tables = [model.get_layer(f"member{j}_cjk_pair_vectors").embeddings for j in (1, 2)]
+    for table in tables:
+        rows = table.numpy()
+        rows[0] = 100.0  # the row of "no pair" is never read
+        table.assign(rows)
+    np.testing.assert_allclose(model(np.pad(ids, [(0, 0), (0, 5)])), expected, atol=1e-5)
+    for table in tables:
+        table.assign(table.numpy() + 1.0)
+    changed = model(ids).numpy()
+    assert not np.allclose(changed[0], expected[0])  # row 0's pairs are read
+    np.testing.assert_allclose(changed[1:], expected[1:], atol=1e-6)  # rows without pairs are not
+
+
+def test_cjk_pairs_0_or_automatic_builds_no_pair_embedding():
+    for setting in (0, None):
+        names = {layer.name for layer in small_model(members=2, cjk_pairs=setting).layers}
+        assert CJK_PAIRS not in names and not any("pair" in name for name in names)
 
 
 def test_attention_of_several_members_is_their_mean():

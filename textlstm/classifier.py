@@ -6,14 +6,14 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm import streaming, training
-from textlstm.config import Config
+from textlstm.config import CJK_PAIRS_SHARE, Config
 from textlstm.data import Corpus
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
 from textlstm.labels import LabelSet
-from textlstm.model import build_model, embedding_layers, fill_char_ngrams
+from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
 from textlstm.text import TextTokenizer, build_vocabulary
 
@@ -132,7 +132,8 @@ class TextClassifier:
         """Resolve the config from the data, build tokenizer and model, and say what was decided."""
         config = self.config
         self.config_ = config.resolve_training(train_count).replace(
-            max_length=report.resolve_max_length(config.max_length, config.max_length_cap)
+            max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
+            cjk_pairs=config.resolve_cjk_pairs(report.cjk_share),
         )
         self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length, config.lowercase)
         self.label_set_ = label_set
@@ -143,7 +144,7 @@ class TextClassifier:
             self.pretrained_ = align_vectors(config.embeddings, self.tokenizer_.vocabulary, config.seed)
             self.config_ = self.config_.replace(embedding_dim=self.pretrained_.matrix.shape[1])
         self.model_ = build_model(self.config_, len(self.tokenizer_.vocabulary), len(label_set.classes))
-        fill_char_ngrams(self.model_, self.tokenizer_.vocabulary, self.config_)
+        fill_token_tables(self.model_, self.tokenizer_.vocabulary, self.config_)
         if self.pretrained_ is not None:
             for layer in embedding_layers(self.model_):
                 layer.embeddings.assign(self.pretrained_.matrix)
@@ -191,6 +192,7 @@ class TextClassifier:
                 f"Training: batch size {config.batch_size}, epochs at most {config.epochs}, learning rate "
                 f"{config.learning_rate:g}" + _automatic(self.config.automatic_training()),
             ]
+            + ([self._describe_cjk_pairs()] if config.cjk_pairs or report.cjk_share else [])
             + (
                 [
                     f"Pretrained vectors: {self.pretrained_.found} of {self.pretrained_.searched} vocabulary words "
@@ -201,6 +203,14 @@ class TextClassifier:
                 else []
             )
         )
+
+    def _describe_cjk_pairs(self):
+        """The CJK pair embedding line: its buckets (or none), and why."""
+        share, given = self.vocabulary_report_.cjk_share, self.config.cjk_pairs is not None
+        pairs = self.config_.cjk_pairs
+        built = f"{pairs:,} buckets, embedded in each member" if pairs else "none"
+        reason = "set by cjk_pairs" if given else f"automatic: {'at least' if pairs else 'under'} {CJK_PAIRS_SHARE:.0%}"
+        return f"CJK character pairs: {built} ({share:.1%} of training tokens are CJK characters; {reason})"
 
     @staticmethod
     def _encode_validation(label_set, validation_data):

@@ -17,8 +17,13 @@ from textlstm.errors import ConfigError
 # ngram_learning_rate); exports of version 1 hold the earlier branch.
 # 3: ``lowercase`` (default false: tokens keep their case); version 2 always lower-cased, and
 # ``upgrade_config`` reads it as ``lowercase = true``.
-SCHEMA_VERSION = 3
-READABLE_SCHEMA_VERSIONS = (2, 3)
+# 4: ``cjk_pairs`` (embedded pairs of adjacent CJK characters); earlier exports have none (0).
+SCHEMA_VERSION = 4
+READABLE_SCHEMA_VERSIONS = (2, 3, 4)
+# Hash buckets of the automatic ``cjk_pairs``, taken when at least CJK_PAIRS_SHARE of the training
+# texts' tokens are CJK characters.
+CJK_PAIR_BUCKETS = 2**16
+CJK_PAIRS_SHARE = 0.5
 # The training settings that are automatic when None, and their values by data size: (training
 # texts at least, (batch size, epochs, learning rate)), largest first. Large data sets take bigger
 # steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
@@ -109,6 +114,13 @@ class Config:
         "probabilities (an ensemble inside one model). They share each RNN layer as block-diagonal "
         "weights, so all run in one loop over time.",
     )
+    cjk_pairs: typing.Optional[int] = _field(
+        None,
+        "Hash buckets of a second embedding in each member, of each pair of adjacent CJK characters, added "
+        "to the second character's vector (the tokenizer makes every CJK character a token; most Chinese "
+        f"words are two characters). 0: none. Default: {CJK_PAIR_BUCKETS} when at least "
+        f"{CJK_PAIRS_SHARE:.0%} of the training tokens are CJK characters, else 0.",
+    )
     dropout: float = _field(0.3, "Dropout rate on embeddings, between recurrent layers and before the output.")
     pooling: Pooling = _field(
         "max",
@@ -185,6 +197,8 @@ class Config:
         _at_least("min_count", self.min_count, 1)
         if self.max_length is not None:
             _at_least("max_length", self.max_length, 1)
+        if self.cjk_pairs is not None:
+            _at_least("cjk_pairs", self.cjk_pairs, 0)
         _at_least("max_length_cap", self.max_length_cap, 1)
         for name in ("embedding_dim", "num_layers", "units", "members", "attention_units", "ngrams", "ngram_buckets", "char_ngrams", "sort_window"):
             _at_least(name, getattr(self, name), 1)
@@ -246,6 +260,13 @@ class Config:
         automatic = dict(zip(AUTOMATIC_FIELDS, values))
         return self.replace(**{name: automatic[name] for name in self.automatic_training()})
 
+    def resolve_cjk_pairs(self, cjk_share):
+        """``cjk_pairs`` if set, else CJK_PAIR_BUCKETS when ``cjk_share`` (of the training tokens,
+        those that are CJK characters) is at least CJK_PAIRS_SHARE, else 0."""
+        if self.cjk_pairs is not None:
+            return self.cjk_pairs
+        return CJK_PAIR_BUCKETS if cjk_share >= CJK_PAIRS_SHARE else 0
+
     def automatic_training(self):
         """The names of AUTOMATIC_FIELDS left automatic (None) in this config."""
         return [name for name in AUTOMATIC_FIELDS if getattr(self, name) is None]
@@ -257,8 +278,12 @@ class Config:
 
 def upgrade_config(values, schema_version):
     """The config dict of an export of ``schema_version`` (one of READABLE_SCHEMA_VERSIONS; 1 had
-    another n-gram branch) as this version reads it."""
-    return {**values, "lowercase": True} if schema_version == 2 else values
+    another n-gram branch) as this version reads it: version 2 lower-cased every text, and versions
+    before 4 have no CJK character pairs."""
+    upgraded = {**values, "lowercase": True} if schema_version == 2 else dict(values)
+    if schema_version < 4:
+        upgraded["cjk_pairs"] = 0
+    return upgraded
 
 
 def parse_label_thresholds(value):

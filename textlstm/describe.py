@@ -12,7 +12,7 @@ import dataclasses
 
 import keras
 
-from textlstm.layers import AttentionPooling, BranchMix, NonCjkShare, TfidfLogits, TokenCharNgrams
+from textlstm.layers import AttentionPooling, BranchMix, CjkCharacterPairs, NonCjkShare, TfidfLogits, TokenCharNgrams
 from textlstm.members import MemberBlocks
 from textlstm.model import MEMBER_SPLIT, member_outputs, member_prefix
 
@@ -98,7 +98,7 @@ def parameter_formula(layer):
         return f"{layer.size}·({layer.classes}+1){bias} (idf and logistic regression, fitted by scikit-learn)", value
     if isinstance(layer, TokenCharNgrams):
         return f"{layer.vocabulary_size}·{layer.width} (each word's character n-gram ids, not trained)", layer.vocabulary_size * layer.width
-    if isinstance(layer, NonCjkShare):
+    if isinstance(layer, (NonCjkShare, CjkCharacterPairs)):
         return f"{layer.vocabulary_size} (which tokens are CJK characters, not trained)", layer.vocabulary_size
     if layer.weights:
         raise ValueError(f"no parameter formula for layer {layer.name!r} ({type(layer).__name__})")

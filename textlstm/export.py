@@ -239,7 +239,8 @@ def read_metadata(path):
     if metadata.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
         raise ExportError(
             f"{file}: schema version {metadata.get('schema_version')!r}, this textlstm reads "
-            + " and ".join(str(version) for version in READABLE_SCHEMA_VERSIONS)
+            + ", ".join(str(version) for version in READABLE_SCHEMA_VERSIONS[:-1])
+            + f" and {READABLE_SCHEMA_VERSIONS[-1]}"
         )
     for key in ("config", "labels"):
         if not isinstance(metadata.get(key), dict):

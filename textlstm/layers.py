@@ -212,6 +212,52 @@ class NonCjkShare(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
+class CjkCharacterPairs(keras.layers.Layer):
+    """Ids of the pairs of adjacent CJK characters, each at the step of its second character.
+
+    The tokenizer makes every CJK character a token, while most Chinese words are two characters:
+    a pair's id lets the recurrent members embed it as a whole. The pair ending at step t >= 1,
+    when tokens t-1 and t are both CJK characters, gets ``(id_{t-1} * 1000003 + id_t) mod buckets
+    + 1``; every other step (the first, padding, a word that is not a CJK character, and the
+    character after one) gets 0.
+
+    Args:
+        vocabulary_size: rows of the table (ids, padding and OOV included).
+        buckets: number of hash buckets; output ids lie in [0, buckets].
+
+    Weights: ``cjk`` (vocabulary_size,) float32, not trained: 1 for a token that is one CJK
+    character (``textlstm.text.cjk_character_table``), else 0.
+
+    Input shape: (batch, time) int64, 0 = padding.
+    Output shape: (batch, time) int64.
+    """
+
+    MULTIPLIER = HashedNgrams.MULTIPLIER
+
+    def __init__(self, vocabulary_size, buckets, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.buckets = int(buckets)
+
+    def build(self, input_shape):
+        self.cjk = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", trainable=False, name="cjk")
+
+    def call(self, ids):
+        ids = ops.cast(ids, "int64")
+        previous = ops.concatenate([ops.zeros_like(ids[:, :1]), ids], axis=1)[:, : ops.shape(ids)[1]]
+        both = ops.logical_and(self._is_cjk(ids), self._is_cjk(previous))
+        return ops.where(both, ops.mod(previous * self.MULTIPLIER + ids, self.buckets) + 1, 0)
+
+    def _is_cjk(self, ids):
+        return ops.greater(ops.take(self.cjk, ops.cast(ids, "int32"), axis=0), 0.0)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary_size=self.vocabulary_size, buckets=self.buckets)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
 class TfidfLogits(keras.layers.Layer):
     """A linear model over the TF-IDF vector of each row's ids; its weights are set by scikit-learn.
 

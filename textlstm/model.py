@@ -2,6 +2,8 @@
 
     token_ids (batch, time) int64, 0 = padding
     -> Embedding                              (batch, time, embedding_dim), mask = ids != 0
+       (+ with cjk_pairs > 0: an embedding of the pair of CJK characters ending at each step,
+       hashed to cjk_pairs buckets; zero where there is none)
     -> [LSTM|GRU], optionally Bidirectional,  (batch, time, units or 2*units), ``num_layers`` deep,
        each given the mask explicitly
     -> pooling head                           (batch, features)
@@ -37,6 +39,7 @@ from textlstm.fused_lstm import FUSED_TRAINING_MAX_BATCH, FusedLSTM
 from textlstm.layers import (
     AttentionPooling,
     BranchMix,
+    CjkCharacterPairs,
     HashedNgrams,
     MaskedGlobalMaxPooling1D,
     NonCjkShare,
@@ -59,6 +62,8 @@ NON_CJK_SHARE = "non_cjk_share"
 # Character n-grams kept per vocabulary word: all of those of a word of up to 16 characters
 # (4 * 16 - 2 for n = 2..5).
 CHAR_NGRAMS_PER_TOKEN = 64
+# The ids of the pairs of adjacent CJK characters (cjk_pairs > 0), read by every member.
+CJK_PAIRS = "cjk_pairs"
 # With members > 1 each recurrent member has its own output, and the recurrent branch is their mean.
 MEMBER_OUTPUT = "member{}_probabilities"
 # The layer that cuts the shared RNN layer's output into the members' shares.
@@ -67,8 +72,9 @@ MEMBER_SPLIT = "member_split"
 
 def build_model(config, vocabulary_size, num_classes):
     """Args:
-        config: a Config, resolved for its training data (``Config.resolve_training``); automatic
-            training settings still None are resolved as for a small data set.
+        config: a Config, resolved for its training data (``Config.resolve_training``,
+            ``Config.resolve_cjk_pairs``); automatic training settings still None are resolved as
+            for a small data set, and an automatic ``cjk_pairs`` builds no pair embedding.
         vocabulary_size: number of ids, padding and OOV included.
         num_classes: width of the output.
 
@@ -88,7 +94,7 @@ def build_model(config, vocabulary_size, num_classes):
     return keras.Model(token_ids, probabilities, name="textlstm")
 
 
-def fill_char_ngrams(model, vocabulary, config):
+def fill_token_tables(model, vocabulary, config):
     """Write the vocabulary's character n-grams (``char_ngram_table``) and which tokens are CJK
     characters (``cjk_character_table``) into the model's tables, if it has them.
 
@@ -99,8 +105,9 @@ def fill_char_ngrams(model, vocabulary, config):
     if CHAR_NGRAMS in names:
         table = char_ngram_table(vocabulary, config.char_ngrams, config.ngram_buckets, CHAR_NGRAMS_PER_TOKEN)
         model.get_layer(CHAR_NGRAMS).table.assign(table)
-    if NON_CJK_SHARE in names:
-        model.get_layer(NON_CJK_SHARE).cjk.assign(cjk_character_table(vocabulary))
+    for name in (NON_CJK_SHARE, CJK_PAIRS):
+        if name in names:
+            model.get_layer(name).cjk.assign(cjk_character_table(vocabulary))
 
 
 def member_prefix(member, members):
@@ -111,7 +118,7 @@ def member_prefix(member, members):
 def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_name):
     """The recurrent branch: embeddings -> RNN stack -> pooling -> dense, once per member.
 
-    Each member has its own embedding, pooling head and dense layer (names prefixed ``memberJ_``);
+    Each member has its own embedding (and CJK pair embedding), pooling head and dense layer (names prefixed ``memberJ_``);
     the members share each RNN layer as block-diagonal weights (see ``textlstm.members``), so the
     stack runs one loop over time for all of them.
 
@@ -122,12 +129,19 @@ def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_nam
         Probabilities, (batch, classes): the mean of the members' when there are several.
     """
     members, dtype = config.members, config.precision
+    pairs = config.cjk_pairs or 0
+    if pairs:
+        pair_ids = CjkCharacterPairs(vocabulary_size, pairs, name=CJK_PAIRS)(token_ids)  # (batch, time)
     embedded = []
     for member in range(1, members + 1):
         prefix = member_prefix(member, members)
         x = keras.layers.Embedding(
             vocabulary_size, config.embedding_dim, trainable=config.train_embeddings, name=prefix + "embedding", dtype=dtype
         )(token_ids)  # (batch, time, embedding_dim)
+        if pairs:
+            paired = keras.layers.Embedding(pairs + 1, config.embedding_dim, name=prefix + "cjk_pair_vectors", dtype=dtype)(pair_ids)
+            present = keras.ops.cast(keras.ops.expand_dims(keras.ops.not_equal(pair_ids, 0), -1), paired.dtype)
+            x = keras.layers.Add(name=prefix + "embedding_with_pairs", dtype=dtype)([x, paired * present])
         embedded.append(keras.layers.Dropout(config.dropout, name=prefix + "embedding_dropout", dtype=dtype)(x))
     x = embedded[0] if members == 1 else keras.layers.Concatenate(name="member_embeddings", dtype=dtype)(embedded)
     for index in range(1, config.num_layers + 1):

@@ -100,11 +100,13 @@ def tokenize(texts, mode, lowercase=False):
 
 @dataclasses.dataclass(frozen=True)
 class VocabularyReport:
-    """What ``build_vocabulary`` saw: sizes and token-length percentiles of the training texts."""
+    """What ``build_vocabulary`` saw: sizes, token-length percentiles and the share of tokens that
+    are CJK characters, over the training texts."""
 
     vocabulary: list
     distinct_tokens: int
     length_percentiles: dict  # {50: n, 95: n, 100: n} tokens per text
+    cjk_share: float = 0.0  # of all token occurrences, those that are one CJK character
 
     def resolve_max_length(self, max_length, cap):
         """``max_length`` if given, else the 95th percentile of lengths, at least 1 and at most ``cap``."""
@@ -126,7 +128,8 @@ def build_vocabulary(texts, mode, max_tokens, min_count, max_table=None, lowerca
 
     Returns:
         VocabularyReport; its ``vocabulary`` is ordered by count (descending), then token, and
-        excludes the padding and OOV entries that ``TextTokenizer`` adds.
+        excludes the padding and OOV entries that ``TextTokenizer`` adds. Its ``cjk_share`` counts
+        the tokens of the table as kept (with ``max_table``, rare tokens dropped from it are not counted).
     """
     counts = collections.Counter()
     lengths = collections.Counter()
@@ -147,7 +150,17 @@ def build_vocabulary(texts, mode, max_tokens, min_count, max_table=None, lowerca
         vocabulary=[token.decode("utf-8") for token, _ in kept],
         distinct_tokens=len(counts),
         length_percentiles=length_percentiles(lengths),
+        cjk_share=_cjk_share(counts),
     )
+
+
+def _cjk_share(counts):
+    """Of the token occurrences in ``counts`` ({token bytes: count}), the share that are one CJK character."""
+    if not counts:
+        return 0.0
+    tokens, numbers = zip(*counts.items())
+    cjk = tf.strings.regex_full_match(tf.constant(tokens, tf.string), _CJK).numpy()
+    return float(np.dot(cjk, numbers) / sum(numbers))
 
 
 def _batches(items, size):
