@@ -37,16 +37,21 @@ print(json.dumps({
 """
 
 
-def test_plain_tensorflow_gets_the_same_predictions(fitted, exported):
+def plain_tensorflow(export, texts):
+    """What PLAIN_TENSORFLOW, run in a fresh process without textlstm, reads from ``export`` for ``texts``."""
     process = subprocess.run(
-        [sys.executable, "-c", PLAIN_TENSORFLOW, str(exported), json.dumps(PROBE)],
+        [sys.executable, "-c", PLAIN_TENSORFLOW, str(export), json.dumps(texts)],
         capture_output=True,
         text=True,
         check=True,
         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
         cwd="/",
     )
-    result = json.loads(process.stdout.strip().splitlines()[-1])
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def test_plain_tensorflow_gets_the_same_predictions(fitted, exported):
+    result = plain_tensorflow(exported, PROBE)
     assert not result["imported_textlstm"]
     assert result["keys"] == ["attention", "label", "probabilities", "score"]
     expected = fitted.predict_proba(PROBE)
@@ -65,15 +70,8 @@ def test_cjk_pair_embeddings_export_to_plain_tensorflow(tmp_path):
     assert classifier.score(chinese, labels) == 1.0
     classifier.export(tmp_path / "model")
     probe = [*chinese, "我的小猫", "dog 小狗", ""]
-    process = subprocess.run(
-        [sys.executable, "-c", PLAIN_TENSORFLOW, str(tmp_path / "model"), json.dumps(probe)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""},
-        cwd="/",
-    )
-    result = json.loads(process.stdout.strip().splitlines()[-1])
+    result = plain_tensorflow(tmp_path / "model", probe)
+    assert not result["imported_textlstm"]
     np.testing.assert_allclose(result["probabilities"], classifier.predict_proba(probe), atol=1e-5)
     assert textlstm.load(tmp_path / "model").config.cjk_pairs == 64
 
