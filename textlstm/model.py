@@ -118,9 +118,9 @@ def member_prefix(member, members):
 def _recurrent(config, token_ids, mask, vocabulary_size, num_classes, output_name):
     """The recurrent branch: embeddings -> RNN stack -> pooling -> dense, once per member.
 
-    Each member has its own embedding (and CJK pair embedding), pooling head and dense layer (names prefixed ``memberJ_``);
-    the members share each RNN layer as block-diagonal weights (see ``textlstm.members``), so the
-    stack runs one loop over time for all of them.
+    Each member has its own embedding (and CJK pair embedding), pooling head and dense layer (names
+    prefixed ``memberJ_``); the members share each RNN layer as block-diagonal weights (see
+    ``textlstm.members``), so the stack runs one loop over time for all of them.
 
     Its layers compute in ``config.precision`` (a Keras dtype policy: float32 weights either way);
     the dense output layers compute in float32, so the probabilities are float32.
