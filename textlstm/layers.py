@@ -1,8 +1,15 @@
-"""Pooling heads that honour the padding mask.
+"""textlstm's own Keras layers, each serializable (``get_config``); the rest of the model is Keras's.
 
-Keras's ``GlobalAveragePooling1D`` respects masks and is used as is for ``mean``; its
-``GlobalMaxPooling1D`` ignores them, so padded positions (zeros after the RNN) can win the max.
-These two layers close that gap. Both take ``mask`` explicitly: (batch, time) bool, True on tokens.
+- Pooling heads that honour the padding mask: ``MaskedGlobalMaxPooling1D``, ``AttentionPooling``.
+  Keras's ``GlobalAveragePooling1D`` respects masks and is used as is for ``mean``; its
+  ``GlobalMaxPooling1D`` ignores them, so padded positions (zeros after the RNN) can win the max.
+  Both take ``mask`` explicitly: (batch, time) bool, True on tokens.
+- Ids derived from the token ids, for the members and the n-gram branch: ``HashedNgrams`` (word
+  n-grams), ``TokenCharNgrams`` (each word's character n-grams), ``CjkCharacterPairs`` (pairs of
+  adjacent CJK characters, embedded by the members) and ``NonCjkShare`` (the share of a text's
+  tokens that are not CJK characters).
+- The n-gram branch and the output: ``TfidfLogits`` (a TF-IDF logistic regression whose weights
+  scikit-learn sets) and ``BranchMix`` (the recurrent and n-gram branches' mix).
 """
 
 import keras
