@@ -63,12 +63,18 @@ def test_train_writes_the_export_and_prints_metrics(trained):
     history = json.loads((output / "history.json").read_text())
     assert {"loss", "val_loss", "val_macro_f1", "best_epoch", "recurrent_weight"} <= set(history)
     weight = history["recurrent_weight"]
-    assert f"Output: {weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch" in result.output
-    fitted = history["ngram_fit"]
+    share = history["tfidf_weight"]
+    assert (
+        f"Output: {weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch "
+        f"({share:.1f} x TF-IDF + {1 - share:.1f} x naive-Bayes regression)"
+    ) in result.output
+    fitted, bayes = history["ngram_fit"], history["ngram_fit"]["naive_bayes"]
     assert (
         f"N-gram branch: logistic regression (C={fitted['c']:g}, the lowest validation loss of 1, 10, 100) "
         f"over {fitted['features']:,} TF-IDF features of "
-        f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations)"
+        f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations); "
+        f"naive-Bayes logistic regression (C={bayes['c']:g}, the lowest validation loss of 0.1, 1, 10) over "
+        f"which tokens and n-grams each text holds ({bayes['iterations']} solver iterations)"
     ) in result.output
 
 

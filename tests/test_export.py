@@ -79,7 +79,7 @@ def test_cjk_pair_embeddings_export_to_plain_tensorflow(tmp_path):
 def test_export_layout_and_predictor(fitted, exported):
     assert {"saved_model.pb", "variables", "textlstm.json", "model.keras"} <= {p.name for p in exported.iterdir()}
     metadata = json.loads((exported / "textlstm.json").read_text())
-    assert metadata["schema_version"] == 4
+    assert metadata["schema_version"] == 5
     assert metadata["config"]["lowercase"] is False
     assert metadata["config"]["max_length"] == fitted.config_.max_length
     predictor = textlstm.load(exported)
@@ -142,15 +142,20 @@ def test_load_errors(tmp_path, make, message):
 
 def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, tmp_path):
     metadata = json.loads((exported / "textlstm.json").read_text())
-    config = {key: value for key, value in metadata["config"].items() if key not in ("lowercase", "cjk_pairs")}
-    (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 2, "config": config}))
-    assert read_metadata(tmp_path)["config"]["lowercase"] is True  # version 2 always lower-cased
-    assert read_metadata(tmp_path)["config"]["cjk_pairs"] == 0  # before version 4, no pair embedding
-    assert read_metadata(exported)["config"]["lowercase"] is False
-    (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 3, "config": {**config, "lowercase": False}}))
-    assert read_metadata(tmp_path)["config"]["lowercase"] is False and read_metadata(tmp_path)["config"]["cjk_pairs"] == 0
+    config = {key: value for key, value in metadata["config"].items() if key not in ("lowercase", "cjk_pairs", "naive_bayes")}
+
+    def read(version, **settings):
+        (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": version, "config": {**config, **settings}}))
+        return read_metadata(tmp_path)["config"]
+
+    assert read(2)["lowercase"] is True  # version 2 always lower-cased
+    assert read(2)["cjk_pairs"] == 0  # before version 4, no pair embedding
+    assert read(2)["naive_bayes"] is False  # before version 5, no naive-Bayes regression
+    assert read_metadata(exported)["config"]["lowercase"] is False and read_metadata(exported)["config"]["naive_bayes"] is True
+    assert read(3, lowercase=False)["lowercase"] is False and read(3, lowercase=False)["cjk_pairs"] == 0
+    assert read(4, lowercase=False, cjk_pairs=7)["cjk_pairs"] == 7 and read(4, lowercase=False, cjk_pairs=7)["naive_bayes"] is False
     (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 1}))
-    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2, 3 and 4"):
+    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2, 3, 4 and 5"):
         read_metadata(tmp_path)
 
 
@@ -218,11 +223,13 @@ def test_members_model_exports_the_same_predictions_and_mean_attention(tmp_path)
 
 def test_export_keeps_the_chosen_branch_mix(tmp_path):
     classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, verbose=0)
-    classifier.model_.get_layer("probabilities").recurrent_weight.assign(0.2)  # as if chosen on validation
+    classifier.model_.get_layer("probabilities").first_weight.assign(0.2)  # as if chosen on validation
+    classifier.model_.get_layer("ngram_probabilities").first_weight.assign(0.7)
     classifier.export(tmp_path / "m")
     np.testing.assert_allclose(textlstm.load(tmp_path / "m").predict_proba(PROBE), classifier.predict_proba(PROBE), atol=1e-5)
     again = TextClassifier.from_keras(tmp_path / "m" / "model.keras")
-    assert float(again.model_.get_layer("probabilities").recurrent_weight.numpy()) == pytest.approx(0.2)
+    assert float(again.model_.get_layer("probabilities").first_weight.numpy()) == pytest.approx(0.2)
+    assert float(again.model_.get_layer("ngram_probabilities").first_weight.numpy()) == pytest.approx(0.7)
 
 
 def test_a_mixed_float16_model_trains_and_exports_float32_probabilities(tmp_path):

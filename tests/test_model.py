@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from textlstm.config import Config
-from textlstm.model import BRANCHES, CJK_PAIRS, build_model, embedding_layers, fill_token_tables, member_outputs, with_attention
+from textlstm.model import BRANCHES, CJK_PAIRS, NGRAM_PARTS, build_model, embedding_layers, fill_token_tables, member_outputs, with_attention
 
 # (batch=3, time=4) ids; lengths 4, 2, 1; 0 = padding at the end.
 IDS = np.array([[5, 6, 7, 8], [9, 3, 0, 0], [4, 0, 0, 0]], dtype="int64")
@@ -34,7 +34,7 @@ def test_padding_changes_nothing(encoder, pooling):
 
 
 def test_output_mixes_the_recurrent_and_ngram_branches():
-    model = small_model()
+    model = small_model(naive_bayes=False)
     rng = np.random.default_rng(0)
     weights = model.get_layer("ngram_weights")
     for variable in (weights.idf, weights.kernel, weights.bias):
@@ -42,10 +42,37 @@ def test_output_mixes_the_recurrent_and_ngram_branches():
     branches = keras.Model(model.input, [model.get_layer(name).output for name in BRANCHES.values()])
     recurrent, ngram = (output.numpy() for output in branches(IDS))
     np.testing.assert_allclose(model(IDS), (recurrent + ngram) / 2, atol=1e-6)  # 0.5 until training chooses
-    model.get_layer("probabilities").recurrent_weight.assign(0.3)
+    model.get_layer("probabilities").first_weight.assign(0.3)
     np.testing.assert_allclose(model(IDS), 0.3 * recurrent + 0.7 * ngram, atol=1e-6)
     expected = numpy_ngram_branch(IDS, *(variable.numpy() for variable in (weights.idf, weights.kernel, weights.bias)), 12, 20)
     np.testing.assert_allclose(ngram, expected, atol=1e-5)
+
+
+def test_the_ngram_branch_mixes_tfidf_and_naive_bayes_regressions():
+    """The naive-Bayes regression reads the TF-IDF word bag's ids, each once, and its probabilities
+    are the classes' sigmoids divided by their sum; the branch is v * tfidf + (1 - v) * naive Bayes."""
+    model = small_model()
+    rng = np.random.default_rng(0)
+    weights, bayes = model.get_layer("ngram_weights"), model.get_layer("naive_bayes_weights")
+    for variable in (weights.idf, weights.kernel, weights.bias, bayes.kernel, bayes.bias):
+        variable.assign(rng.uniform(-2.0, 2.0, size=variable.shape))
+    ids = np.concatenate([IDS, [[5, 6, 5, 6]]])  # a token and a bigram held twice
+    names = [BRANCHES["ngram"], *NGRAM_PARTS.values()]
+    ngram, tfidf, naive_bayes = keras.Model(model.input, [model.get_layer(name).output for name in names])(ids)
+    expected = numpy_ngram_branch(ids, *(variable.numpy() for variable in (weights.idf, weights.kernel, weights.bias)), 12, 20)
+    np.testing.assert_allclose(tfidf, expected, atol=1e-5)
+    kernel, bias = bayes.kernel.numpy(), bayes.bias.numpy()
+    rows = []
+    for row in ids:
+        tokens = [int(v) for v in row if v]
+        held = set(tokens) | {(a * 1000003 + b) % 20 + 12 for a, b in zip(tokens, tokens[1:])}
+        sigmoids = 1 / (1 + np.exp(-(kernel[sorted(held)].sum(axis=0) + bias)))
+        rows.append(sigmoids / sigmoids.sum())
+    np.testing.assert_allclose(naive_bayes, rows, atol=1e-5)
+    np.testing.assert_allclose(ngram, (tfidf + naive_bayes) / 2, atol=1e-6)  # 0.5 until training chooses
+    model.get_layer(BRANCHES["ngram"]).first_weight.assign(0.8)
+    recurrent = keras.Model(model.input, model.get_layer(BRANCHES["recurrent"]).output)(ids)
+    np.testing.assert_allclose(model(ids), 0.5 * recurrent + 0.5 * (0.8 * tfidf + 0.2 * naive_bayes), atol=1e-6)
 
 
 def numpy_ngram_branch(ids, idf, kernel, bias, vocabulary_size, buckets):
@@ -131,7 +158,7 @@ def test_one_layer_unidirectional_and_bidirectional(bidirectional):
 
 def test_multi_label_outputs_are_independent_sigmoids():
     model = small_model(task="multi-label")
-    for name in BRANCHES.values():
+    for name in [BRANCHES["recurrent"], *NGRAM_PARTS.values()]:
         assert model.get_layer(name).activation.__name__ == "sigmoid"
     assert not np.allclose(model(IDS).numpy().sum(axis=1), 1.0)
 

@@ -1,4 +1,5 @@
-"""The n-gram branch: character n-grams of words, TF-IDF in the graph, and its scikit-learn fit."""
+"""The n-gram branch: character n-grams of words, TF-IDF in the graph, the naive-Bayes regression,
+and their scikit-learn fits."""
 
 import zlib
 
@@ -6,16 +7,16 @@ import keras
 import numpy as np
 import pytest
 import scipy.sparse
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.pipeline import make_union
 
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
-from textlstm.layers import TfidfLogits
-from textlstm.model import BRANCHES
-from textlstm.ngram_fit import C_CHOICES, tfidf_layers
+from textlstm.layers import BinaryBagLogits, TfidfLogits
+from textlstm.model import BRANCHES, NGRAM_PARTS
+from textlstm.ngram_fit import C_CHOICES, NAIVE_BAYES_C_CHOICES, log_count_ratios, naive_bayes_layer, tfidf_layers
 from textlstm.text import char_ngram_table, cjk_character_table, tokenize
 
 
@@ -75,9 +76,11 @@ def scikit_learn_features(max_n, characters=True):
     return make_union(words, char_wb)
 
 
-def ngram_probabilities(classifier, texts):
-    """The fitted n-gram branch's probabilities of ``texts``: (texts, classes)."""
-    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(BRANCHES["ngram"]).output)
+def ngram_probabilities(classifier, texts, part="tfidf"):
+    """The probabilities of ``texts`` of the fitted n-gram branch's TF-IDF (``part="tfidf"``) or
+    naive-Bayes regression, or of the whole branch (``part=None``): (texts, classes)."""
+    output = BRANCHES["ngram"] if part is None else NGRAM_PARTS[part]
+    branch = keras.Model(classifier.model_.input, classifier.model_.get_layer(output).output)
     return branch(classifier.tokenizer_(np.array(texts))).numpy()
 
 
@@ -169,3 +172,92 @@ def test_multi_label_branch_is_one_logistic_regression_per_label():
         present = np.array([label in text_labels.split("|") for text_labels in labels])
         expected = LogisticRegression(C=10, max_iter=2000).fit(features, present).predict_proba(features)[:, 1]
         np.testing.assert_allclose(got[:, column], expected, atol=2e-3, err_msg=label)
+
+
+def test_binary_bag_logits_count_each_id_once():
+    layer = BinaryBagLogits(size=6, classes=2)
+    layer.build((None, None))
+    kernel = np.arange(12, dtype="float32").reshape(6, 2)
+    layer.kernel.assign(kernel)
+    layer.bias.assign([0.5, -0.5])
+    ids = np.array([[3, 3, 5, 0], [0, 0, 0, 0]], "int64")
+    # Row 0 holds ids 3 and 5 (3 twice, counted once); row 1 holds none: the bias alone.
+    np.testing.assert_allclose(layer(ids), [kernel[3] + kernel[5] + [0.5, -0.5], [0.5, -0.5]])
+    again = BinaryBagLogits.from_config(layer.get_config())
+    assert (again.size, again.classes, again.name) == (6, 2, layer.name)
+
+
+def test_log_count_ratios_by_hand():
+    presence = scipy.sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]], "float64"))
+    positive = np.array([True, True, False])
+    # p = 1 + [2, 1, 0] = [3, 2, 1] (sum 6); q = 1 + [0, 0, 1] = [1, 1, 2] (sum 4).
+    expected = np.log(np.array([3, 2, 1]) / 6) - np.log(np.array([1, 1, 2]) / 4)
+    np.testing.assert_allclose(log_count_ratios(presence, positive), expected)
+
+
+def naive_bayes_reference(texts, labels, classes, c):
+    """NBSVM by scikit-learn on its own: binary token and bigram counts, one LogisticRegression(C=c)
+    per class on the features scaled by that class's log-count ratios (one, of the second class, for
+    two classes); each class's probability divided by their sum. (texts, classes)."""
+    matrix = CountVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), 2), binary=True).fit_transform(texts)
+    matrix = matrix.astype("float64")
+    labels = np.array(labels)
+    problems = classes[1:] if len(classes) == 2 else classes
+    probabilities = []
+    for label in problems:
+        positive = labels == label
+        scaled = matrix.multiply(log_count_ratios(matrix, positive)).tocsr()
+        regression = LogisticRegression(C=c, max_iter=2000).fit(scaled, positive)
+        probabilities.append(regression.predict_proba(scaled)[:, 1])
+    probabilities = np.stack(probabilities, axis=1)
+    if len(classes) == 2:
+        probabilities = np.concatenate([1 - probabilities, probabilities], axis=1)
+    return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("labels", [LABELS, ["cat", "cat", "cat", "bird", "dog", "dog", "dog", "bird", "cat", "bird", "dog", "dog"]])
+def test_the_naive_bayes_regression_is_nbsvm_by_scikit_learn(labels):
+    """Two classes (one regression) and three (one per class, normalized): the regression's
+    probabilities equal scikit-learn's NBSVM at the C it kept, and C is the one of
+    NAIVE_BAYES_C_CHOICES with the lowest validation loss, which is the loss of those probabilities."""
+    validation = (TEXTS[:4], labels[:4])
+    classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50)).fit(TEXTS, labels, validation_data=validation, verbose=0)
+    fitted = classifier.history_["ngram_fit"]["naive_bayes"]
+    assert list(fitted["validation_losses"]) == list(NAIVE_BAYES_C_CHOICES)
+    assert fitted["c"] == min(NAIVE_BAYES_C_CHOICES, key=lambda c: fitted["validation_losses"][c])
+    expected = naive_bayes_reference(TEXTS, labels, list(classifier.classes_), fitted["c"])
+    got = ngram_probabilities(classifier, TEXTS, "naive_bayes")
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+    loss = log_loss(validation[1], got[:4], labels=list(classifier.classes_))
+    assert fitted["validation_losses"][fitted["c"]] == pytest.approx(loss, abs=1e-4)
+    # The branch is the two regressions' mix, v chosen beside the recurrent weight.
+    v = classifier.history_["tfidf_weight"]
+    mixed = v * ngram_probabilities(classifier, TEXTS) + (1 - v) * got
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS, None), mixed, atol=1e-6)
+
+
+def test_multi_label_naive_bayes_is_one_regression_per_label():
+    """Each label's sigmoid, not normalized; a label every text holds gets a constant probability of 1."""
+    texts, labels = MULTI_TEXTS + ["a dog"], [f"{label}|pet" for label in MULTI_LABELS + ["dog"]]
+    classifier = TextClassifier(task="multi-label", **dict(FAST, epochs=1)).fit(
+        texts, labels, validation_data=(texts, labels), verbose=0
+    )
+    c = classifier.history_["ngram_fit"]["naive_bayes"]["c"]
+    matrix = CountVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), 2), binary=True).fit_transform(texts)
+    matrix = matrix.astype("float64")
+    got = ngram_probabilities(classifier, texts, "naive_bayes")
+    for column, label in enumerate(classifier.classes_):
+        present = np.array([label in text_labels.split("|") for text_labels in labels])
+        if present.all():
+            np.testing.assert_allclose(got[:, column], 1.0, err_msg=label)
+            continue
+        scaled = matrix.multiply(log_count_ratios(matrix, present)).tocsr()
+        expected = LogisticRegression(C=c, max_iter=2000).fit(scaled, present).predict_proba(scaled)[:, 1]
+        np.testing.assert_allclose(got[:, column], expected, atol=2e-3, err_msg=label)
+
+
+def test_without_naive_bayes_the_branch_is_the_tfidf_regression():
+    classifier = TextClassifier(**dict(FAST, epochs=1, naive_bayes=False)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    assert naive_bayes_layer(classifier.model_) is None
+    assert "naive_bayes" not in classifier.history_["ngram_fit"] and "tfidf_weight" not in classifier.history_
+    assert NGRAM_PARTS["tfidf"] not in {layer.name for layer in classifier.model_.layers}

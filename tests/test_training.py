@@ -23,7 +23,9 @@ from textlstm.training import (
 )
 
 # The n-gram branch's layers, whose weights scikit-learn sets (or, for the table, the vocabulary).
-NGRAM_LAYERS = ("ngram_weights/", "char_ngram_weights/", "char_ngrams/", "non_cjk_share/")
+NGRAM_LAYERS = ("ngram_weights/", "char_ngram_weights/", "char_ngrams/", "non_cjk_share/", "naive_bayes_weights/")
+# The mixes, chosen after training.
+MIX_WEIGHT_PATHS = ("probabilities/first_weight", "ngram_probabilities/first_weight")
 
 
 def test_balanced_class_weight_by_hand():
@@ -147,16 +149,20 @@ def test_branch_early_stopping_restores_only_the_masked_part_a_branch_owns():
     np.testing.assert_array_equal(shared.numpy(), [1.0, 2.0])
 
 
-def _branch_model(ngram_weight):
+def _branch_model(ngram_weight, bayes_weight=None):
     """Two classes; the recurrent branch says 0.5/0.5 to every text, and the n-gram branch gives
     token 2 to class 0 and token 3 to class 1 with logits of +-20 * ngram_weight (a one-token text's
-    TF-IDF vector is 1 at its token)."""
-    model = build_model(Config(embedding_dim=4, units=3, members=1, ngram_buckets=7), vocabulary_size=10, num_classes=2)
+    TF-IDF vector is 1 at its token). With ``bayes_weight`` the model has a naive-Bayes regression,
+    whose logits are the same times ``bayes_weight``."""
+    config = Config(embedding_dim=4, units=3, members=1, ngram_buckets=7, naive_bayes=bayes_weight is not None)
+    model = build_model(config, vocabulary_size=10, num_classes=2)
     dense = model.get_layer("recurrent_probabilities")
     dense.set_weights([np.zeros_like(weight) for weight in dense.get_weights()])
-    kernel = np.zeros(model.get_layer("ngram_weights").kernel.shape, "float32")
-    kernel[2], kernel[3] = [20 * ngram_weight, -20 * ngram_weight], [-20 * ngram_weight, 20 * ngram_weight]
-    model.get_layer("ngram_weights").kernel.assign(kernel)
+    for name, weight in (("ngram_weights", ngram_weight), ("naive_bayes_weights", bayes_weight)):
+        if weight is not None:
+            kernel = np.zeros(model.get_layer(name).kernel.shape, "float32")
+            kernel[2], kernel[3] = [20 * weight, -20 * weight], [-20 * weight, 20 * weight]
+            model.get_layer(name).kernel.assign(kernel)
     return model
 
 
@@ -164,37 +170,57 @@ def _validation(ids, classes):
     return tf.data.Dataset.from_tensor_slices((np.array(ids, "int64"), np.eye(2, dtype="float32")[classes])).batch(2)
 
 
+def _mix(w, texts):
+    return {"recurrent_weight": w, "mix_validation_texts": texts}
+
+
 def test_branch_mix_takes_the_weight_with_the_lowest_validation_loss():
     model = _branch_model(1.0)
     chosen = choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True, min_texts=1)
-    assert chosen == (0.0, 3)  # the n-gram branch alone
-    assert float(model.get_layer("probabilities").recurrent_weight.numpy()) == 0.0
+    assert chosen == _mix(0.0, 3)  # the n-gram branch alone
+    assert float(model.get_layer("probabilities").first_weight.numpy()) == 0.0
     # Texts the n-gram branch gets wrong: the uniform recurrent branch loses less.
-    assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=1) == (1.0, 2)
+    assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=1) == _mix(1.0, 2)
 
 
 def test_branch_mix_stays_at_one_half_on_too_few_validation_texts():
     model = _branch_model(1.0)
-    assert choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True, min_texts=4) == (0.5, 3)
-    assert float(model.get_layer("probabilities").recurrent_weight.numpy()) == 0.5
+    assert choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True, min_texts=4) == _mix(0.5, 3)
+    assert float(model.get_layer("probabilities").first_weight.numpy()) == 0.5
 
 
 def test_branch_mix_of_equal_losses_stays_at_one_half():
     model = _branch_model(0.0)  # both branches uniform: every mix has the same loss
-    assert choose_branch_mix(model, _validation([[2], [3]], [0, 1]), single=True, min_texts=1) == (0.5, 2)
+    assert choose_branch_mix(model, _validation([[2], [3]], [0, 1]), single=True, min_texts=1) == _mix(0.5, 2)
+
+
+def test_branch_mix_chooses_the_ngram_branchs_two_regressions_too():
+    """A uniform TF-IDF regression and a naive-Bayes one that is right: all of the naive-Bayes
+    regression; one that is wrong: all of the TF-IDF one, half and half with the recurrent branch
+    (equal losses stay nearest 0.5)."""
+    model = _branch_model(0.0, bayes_weight=1.0)
+    chosen = choose_branch_mix(model, _validation([[2], [3], [2]], [0, 1, 0]), single=True, min_texts=1)
+    assert chosen == {**_mix(0.0, 3), "tfidf_weight": 0.0}
+    assert float(model.get_layer("ngram_probabilities").first_weight.numpy()) == 0.0
+    chosen = choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=1)
+    assert chosen == {**_mix(0.5, 2), "tfidf_weight": 1.0}
+    assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=3) == {**_mix(0.5, 2), "tfidf_weight": 0.5}
 
 
 def test_a_fit_records_the_branch_mix(monkeypatch):
     classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
-    assert (classifier.history_["recurrent_weight"], classifier.history_["mix_validation_texts"]) == (0.5, len(TEXTS))
-    assert branch_mix_text(classifier.history_) == (
-        f"0.5 x recurrent + 0.5 x n-gram branch (kept: {len(TEXTS)} validation texts, fewer than 200 to choose the mix on)"
+    history = classifier.history_
+    assert (history["recurrent_weight"], history["tfidf_weight"], history["mix_validation_texts"]) == (0.5, 0.5, len(TEXTS))
+    assert branch_mix_text(history) == (
+        "0.5 x recurrent + 0.5 x n-gram branch (0.5 x TF-IDF + 0.5 x naive-Bayes regression) "
+        f"(kept: {len(TEXTS)} validation texts, fewer than 200 to choose the mix on)"
     )
     monkeypatch.setattr(training, "MIX_MIN_TEXTS", 1)
     classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
-    weight = classifier.history_["recurrent_weight"]
-    assert weight in MIX_WEIGHTS
-    assert float(classifier.model_.get_layer("probabilities").recurrent_weight.numpy()) == pytest.approx(weight)
+    weight, share = classifier.history_["recurrent_weight"], classifier.history_["tfidf_weight"]
+    assert weight in MIX_WEIGHTS and share in MIX_WEIGHTS
+    assert float(classifier.model_.get_layer("probabilities").first_weight.numpy()) == pytest.approx(weight)
+    assert float(classifier.model_.get_layer("ngram_probabilities").first_weight.numpy()) == pytest.approx(share)
     assert branch_mix_text(classifier.history_).endswith(f"(the mix with the lowest loss on {len(TEXTS)} validation texts)")
 
 
@@ -230,7 +256,7 @@ def test_each_member_owns_disjoint_weights_covering_the_recurrent_branch(ngrams)
     for variable in model.weights:
         blocks = variable.constraint
         expected = blocks.kept(tuple(variable.shape)) if isinstance(blocks, MemberBlocks) else 1
-        if variable.path == "probabilities/recurrent_weight" or variable.path.startswith(NGRAM_LAYERS):
+        if variable.path in MIX_WEIGHT_PATHS or variable.path.startswith(NGRAM_LAYERS):
             expected = 0
         np.testing.assert_array_equal(owners[id(variable)], np.broadcast_to(expected, variable.shape), err_msg=variable.path)
     shared = model.get_layer("bidirectional_lstm_1").forward_layer.cell.recurrent_kernel

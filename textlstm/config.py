@@ -18,8 +18,9 @@ from textlstm.errors import ConfigError
 # 3: ``lowercase`` (default false: tokens keep their case); version 2 always lower-cased, and
 # ``upgrade_config`` reads it as ``lowercase = true``.
 # 4: ``cjk_pairs`` (embedded pairs of adjacent CJK characters); earlier exports have none (0).
-SCHEMA_VERSION = 4
-READABLE_SCHEMA_VERSIONS = (2, 3, 4)
+# 5: ``naive_bayes`` (a naive-Bayes regression in the n-gram branch); earlier exports have none.
+SCHEMA_VERSION = 5
+READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5)
 # Hash buckets of the automatic ``cjk_pairs``, taken when at least CJK_PAIRS_SHARE of the training
 # texts' tokens are CJK characters.
 CJK_PAIR_BUCKETS = 2**16
@@ -141,6 +142,13 @@ class Config:
         5,
         "Longest character n-gram (from 2) of each vocabulary word in the n-gram branch, read as "
         "' word ' (scikit-learn's char_wb analyzer); words of one character have none. 1 leaves them out.",
+    )
+    naive_bayes: bool = _field(
+        True,
+        "Add a second regression to the n-gram branch, over which tokens and 2..N-grams each text holds, "
+        "each scaled by its naive-Bayes log-count ratio for the class (NBSVM's features; one binary "
+        "logistic regression per class). The branch mixes it with the TF-IDF regression by validation "
+        "loss. --no-naive-bayes leaves it out.",
     )
     # Task.
     task: Task = _field("single-label", "single-label: one class per text (softmax); multi-label: any number (sigmoid).")
@@ -278,11 +286,13 @@ class Config:
 
 def upgrade_config(values, schema_version):
     """The config dict of an export of ``schema_version`` (one of READABLE_SCHEMA_VERSIONS; 1 had
-    another n-gram branch) as this version reads it: version 2 lower-cased every text, and versions
-    before 4 have no CJK character pairs."""
+    another n-gram branch) as this version reads it: version 2 lower-cased every text, versions
+    before 4 have no CJK character pairs and versions before 5 no naive-Bayes regression."""
     upgraded = {**values, "lowercase": True} if schema_version == 2 else dict(values)
     if schema_version < 4:
         upgraded["cjk_pairs"] = 0
+    if schema_version < 5:
+        upgraded["naive_bayes"] = False
     return upgraded
 
 

@@ -12,7 +12,15 @@ import dataclasses
 
 import keras
 
-from textlstm.layers import AttentionPooling, BranchMix, CjkCharacterPairs, NonCjkShare, TfidfLogits, TokenCharNgrams
+from textlstm.layers import (
+    AttentionPooling,
+    BinaryBagLogits,
+    BranchMix,
+    CjkCharacterPairs,
+    NonCjkShare,
+    TfidfLogits,
+    TokenCharNgrams,
+)
 from textlstm.members import MemberBlocks
 from textlstm.model import MEMBER_SPLIT, member_outputs, member_prefix
 
@@ -96,6 +104,9 @@ def parameter_formula(layer):
         bias = f"+{layer.classes}" if layer.use_bias else ""
         value = layer.size * (layer.classes + 1) + (layer.classes if layer.use_bias else 0)
         return f"{layer.size}·({layer.classes}+1){bias} (idf and logistic regression, fitted by scikit-learn)", value
+    if isinstance(layer, BinaryBagLogits):
+        value = layer.size * layer.classes + layer.classes
+        return f"{layer.size}·{layer.classes}+{layer.classes} (naive-Bayes logistic regression, fitted by scikit-learn)", value
     if isinstance(layer, TokenCharNgrams):
         return f"{layer.vocabulary_size}·{layer.width} (each word's character n-gram ids, not trained)", layer.vocabulary_size * layer.width
     if isinstance(layer, (NonCjkShare, CjkCharacterPairs)):

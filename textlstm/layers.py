@@ -9,7 +9,9 @@
   adjacent CJK characters, embedded by the members) and ``NonCjkShare`` (the share of a text's
   tokens that are not CJK characters).
 - The n-gram branch and the output: ``TfidfLogits`` (a TF-IDF logistic regression whose weights
-  scikit-learn sets) and ``BranchMix`` (the recurrent and n-gram branches' mix).
+  scikit-learn sets), ``BinaryBagLogits`` (a linear model over which ids a text holds: the
+  naive-Bayes regression's) and ``BranchMix`` (two branches' mix: recurrent and n-gram, or the
+  n-gram branch's two regressions).
 """
 
 import keras
@@ -264,6 +266,16 @@ class CjkCharacterPairs(keras.layers.Layer):
         return config
 
 
+def bag_counts(ids, size):
+    """How often each id occurs in each row of ``ids`` (batch, n) int64, 0 = none, ids < ``size``:
+    three (entries,) tensors, rows and ids int64 and counts float32, one entry per distinct id of a row."""
+    ids = tf.cast(ids, tf.int64)
+    rows = tf.broadcast_to(tf.range(tf.shape(ids, out_type=tf.int64)[0])[:, None], tf.shape(ids, out_type=tf.int64))
+    keys = tf.boolean_mask(rows * size + ids, tf.not_equal(ids, 0))
+    unique, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+    return unique // size, unique % size, tf.cast(counts, tf.float32)
+
+
 @keras.saving.register_keras_serializable(package="textlstm")
 class TfidfLogits(keras.layers.Layer):
     """A linear model over the TF-IDF vector of each row's ids; its weights are set by scikit-learn.
@@ -297,11 +309,7 @@ class TfidfLogits(keras.layers.Layer):
 
     def counts(self, ids):
         """How often each id occurs in each row: three (entries,) tensors, rows and ids int64 and counts float32."""
-        ids = tf.cast(ids, tf.int64)
-        rows = tf.broadcast_to(tf.range(tf.shape(ids, out_type=tf.int64)[0])[:, None], tf.shape(ids, out_type=tf.int64))
-        keys = tf.boolean_mask(rows * self.size + ids, tf.not_equal(ids, 0))
-        unique, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
-        return unique // self.size, unique % self.size, tf.cast(counts, tf.float32)
+        return bag_counts(ids, self.size)
 
     def features(self, ids):
         """The rows' TF-IDF vectors as three (entries,) tensors: rows, ids (int64) and values (float32)."""
@@ -327,21 +335,62 @@ class TfidfLogits(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="textlstm")
+class BinaryBagLogits(keras.layers.Layer):
+    """A linear model over which ids each row holds: logit c is ``bias[c]`` plus the sum of
+    ``kernel[j, c]`` over the distinct ids j of the row, however often each occurs. Keras does not
+    train the weights: ``textlstm.ngram_fit`` sets them to a naive-Bayes logistic regression's (its
+    coefficients times each feature's log-count ratio).
+
+    Args:
+        size: ids lie in [0, size).
+        classes: logits per row.
+
+    Weights (not trained): ``kernel`` (size, classes), ``bias`` (classes,).
+
+    Input shape: (batch, n) int64, 0 = none. Output shape: (batch, classes) float32.
+    """
+
+    def __init__(self, size, classes, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.classes = int(classes)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(self.size, self.classes), initializer="zeros", trainable=False, name="kernel")
+        self.bias = self.add_weight(shape=(self.classes,), initializer="zeros", trainable=False, name="bias")
+
+    def call(self, ids):
+        rows, columns, _ = bag_counts(ids, self.size)
+        logits = tf.math.unsorted_segment_sum(tf.gather(self.kernel, columns), rows, tf.shape(ids, out_type=tf.int64)[0])
+        return logits + self.bias
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.classes)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, classes=self.classes)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="textlstm")
 class BranchMix(keras.layers.Layer):
-    """``w * recurrent + (1 - w) * ngram``: the two branches' probabilities, mixed by a weight that
-    is not trained by gradient descent but chosen on validation data after training (0.5 until then).
+    """``w * first + (1 - w) * second``: two branches' probabilities, mixed by a weight that is not
+    trained by gradient descent but chosen on validation data after training (0.5 until then).
+
+    Weights (not trained): ``first_weight`` () float32, ``w``.
 
     Input shapes: [(batch, classes), (batch, classes)]. Output shape: (batch, classes).
     """
 
     def build(self, input_shape):
-        self.recurrent_weight = self.add_weight(
-            name="recurrent_weight", shape=(), initializer=keras.initializers.Constant(0.5), trainable=False
+        self.first_weight = self.add_weight(
+            name="first_weight", shape=(), initializer=keras.initializers.Constant(0.5), trainable=False
         )
 
     def call(self, inputs):
-        recurrent, ngram = inputs
-        return self.recurrent_weight * recurrent + (1.0 - self.recurrent_weight) * ngram
+        first, second = inputs
+        return self.first_weight * first + (1.0 - self.first_weight) * second
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]

@@ -26,9 +26,17 @@ With ``ngrams > 1`` (the default) the output mixes that with an n-gram branch:
     -> softmax or sigmoid                                      (batch, classes)   n-gram branch
     w * recurrent + (1 - w) * ngram                            (batch, classes)   BranchMix
 
-The n-gram branch is a logistic regression that scikit-learn fits before the recurrent members train
-(``textlstm.ngram_fit``); Keras does not train its weights. ``w`` is 0.5 until training chooses it on
-the validation data (``training.choose_branch_mix``).
+With ``naive_bayes`` (the default) the n-gram branch is itself a mix of two regressions over the
+same token and n-gram ids:
+
+    TF-IDF regression, as above               -> softmax or sigmoid         (batch, classes)
+    which ids the text holds x weights (naive Bayes, ``BinaryBagLogits``)   (batch, classes)
+    -> normalized one-vs-rest sigmoids (single-label) or sigmoids           (batch, classes)
+    v * tfidf + (1 - v) * naive_bayes                                       (batch, classes)   BranchMix
+
+The regressions are fitted by scikit-learn before the recurrent members train
+(``textlstm.ngram_fit``); Keras does not train their weights. ``w`` and ``v`` are 0.5 until training
+chooses them on the validation data (``training.choose_branch_mix``).
 """
 
 import re
@@ -38,6 +46,7 @@ import keras
 from textlstm.fused_lstm import FUSED_TRAINING_MAX_BATCH, FusedLSTM
 from textlstm.layers import (
     AttentionPooling,
+    BinaryBagLogits,
     BranchMix,
     CjkCharacterPairs,
     HashedNgrams,
@@ -54,7 +63,10 @@ OUTPUT = "probabilities"
 # With ngrams > 1 the model mixes two branches' probabilities: scikit-learn fits the n-gram branch, Keras
 # trains the recurrent one.
 BRANCHES = {"recurrent": "recurrent_probabilities", "ngram": "ngram_probabilities"}
+# With naive_bayes, the n-gram branch mixes two regressions' probabilities.
+NGRAM_PARTS = {"tfidf": "tfidf_probabilities", "naive_bayes": "naive_bayes_probabilities"}
 NGRAM_WEIGHTS = "ngram_weights"
+NAIVE_BAYES_WEIGHTS = "naive_bayes_weights"
 CHAR_NGRAMS = "char_ngrams"
 CHAR_NGRAM_WEIGHTS = "char_ngram_weights"
 # Scales the character bag by the share of a text's tokens that are not CJK characters.
@@ -88,8 +100,17 @@ def build_model(config, vocabulary_size, num_classes):
     recurrent = _recurrent(config, token_ids, mask, vocabulary_size, num_classes, recurrent_name)
     if config.ngrams == 1:
         return keras.Model(token_ids, recurrent, name="textlstm")
-    ngram_logits = _ngram_logits(config, token_ids, vocabulary_size, num_classes)
-    ngram = keras.layers.Activation(_activation(config), name=BRANCHES["ngram"])(ngram_logits)
+    bag_ids = _bag_ids(config, token_ids, vocabulary_size)
+    tfidf_logits = _tfidf_logits(config, token_ids, bag_ids, vocabulary_size, num_classes)
+    tfidf_name = NGRAM_PARTS["tfidf"] if config.naive_bayes else BRANCHES["ngram"]
+    ngram = keras.layers.Activation(_activation(config), name=tfidf_name)(tfidf_logits)
+    if config.naive_bayes:
+        size = vocabulary_size + config.ngram_buckets
+        bayes_logits = BinaryBagLogits(size, num_classes, name=NAIVE_BAYES_WEIGHTS)(bag_ids)
+        if config.task == "single-label":  # each class's sigmoid, divided by their sum
+            bayes_logits = keras.ops.log_sigmoid(bayes_logits)
+        bayes = keras.layers.Activation(_activation(config), name=NGRAM_PARTS["naive_bayes"])(bayes_logits)
+        ngram = BranchMix(name=BRANCHES["ngram"])([ngram, bayes])
     probabilities = BranchMix(name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
 
@@ -215,18 +236,23 @@ def _pool(config, sequence, mask, prefix=""):
     return keras.layers.Concatenate(name=prefix + "max_mean_pooling", dtype=config.precision)(pooled)
 
 
-def _ngram_logits(config, token_ids, vocabulary_size, num_classes):
-    """The n-gram branch: logistic-regression logits over TF-IDF vectors of the text, (batch, classes).
-
-    Two bags, each a TF-IDF vector of its own (``TfidfLogits``), as scikit-learn's union of a word
-    and a ``char_wb`` vectorizer: the token ids with the hashed 2..N-grams after them, and the
-    character n-grams of the text's vocabulary words (``TokenCharNgrams``), whose vector is scaled
-    by the share of the text's tokens that are not CJK characters (``NonCjkShare``; 1 without
-    them). scikit-learn fits the weights before the recurrent members train (``textlstm.ngram_fit``).
-    """
+def _bag_ids(config, token_ids, vocabulary_size):
+    """The n-gram branch's word bag: the token ids, then their hashed 2..N-grams shifted past the
+    vocabulary, (batch, time + grams) int64 in [0, vocabulary_size + ngram_buckets), 0 = padding."""
     gram_ids = HashedNgrams(config.ngrams, config.ngram_buckets, name="hashed_ngrams")(token_ids)  # (batch, grams)
     shifted = keras.ops.where(gram_ids > 0, gram_ids + vocabulary_size - 1, 0)  # after the token ids
-    bag_ids = keras.ops.concatenate([token_ids, shifted], axis=1)  # (batch, time + grams)
+    return keras.ops.concatenate([token_ids, shifted], axis=1)
+
+
+def _tfidf_logits(config, token_ids, bag_ids, vocabulary_size, num_classes):
+    """The n-gram branch's TF-IDF regression: its logits over TF-IDF vectors of the text, (batch, classes).
+
+    Two bags, each a TF-IDF vector of its own (``TfidfLogits``), as scikit-learn's union of a word
+    and a ``char_wb`` vectorizer: ``bag_ids`` (``_bag_ids``), and the character n-grams of the
+    text's vocabulary words (``TokenCharNgrams``), whose vector is scaled by the share of the
+    text's tokens that are not CJK characters (``NonCjkShare``; 1 without them). scikit-learn fits
+    the weights before the recurrent members train (``textlstm.ngram_fit``).
+    """
     logits = TfidfLogits(vocabulary_size + config.ngram_buckets, num_classes, name=NGRAM_WEIGHTS)(bag_ids)
     if config.char_ngrams > 1:
         char_ids = TokenCharNgrams(vocabulary_size, CHAR_NGRAMS_PER_TOKEN, name=CHAR_NGRAMS)(token_ids)

@@ -1,4 +1,5 @@
-"""Fit the n-gram branch with scikit-learn: TF-IDF weights, then logistic regression.
+"""Fit the n-gram branch with scikit-learn: TF-IDF weights, then logistic regression; and the
+naive-Bayes regression beside it.
 
 The branch's ``TfidfLogits`` layers compute, in the graph, what scikit-learn's
 ``TfidfTransformer(sublinear_tf=True)`` computes from a count matrix. This module reads each
@@ -7,6 +8,12 @@ training text's id counts from those layers, fits the transformers and one
 and intercepts into the layers. The export then needs nothing but TensorFlow. The character
 bag's rows are scaled by the share of each text's tokens that are not CJK characters, as the
 graph scales them (``NonCjkShare``).
+
+The naive-Bayes regression (``BinaryBagLogits``, with ``Config.naive_bayes``) reads the word
+bag's ids too, present or not. For each class it is NBSVM's logistic regression (Wang and
+Manning, 2012): each id's feature is its log-count ratio r = log(p / |p|) - log(q / |q|), where
+p and q count the training texts of the class and of the others that hold it (plus one), and
+the layer's kernel is r times the regression's coefficients.
 """
 
 import warnings
@@ -20,13 +27,16 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
 from textlstm.layers import TfidfLogits
-from textlstm.model import CHAR_NGRAM_WEIGHTS, NGRAM_WEIGHTS, NON_CJK_SHARE
+from textlstm.model import CHAR_NGRAM_WEIGHTS, NAIVE_BAYES_WEIGHTS, NGRAM_WEIGHTS, NON_CJK_SHARE
 
 # Logit of a class or label that the training data never shows (or always shows): about 1e-13.
 ABSENT_LOGIT = -30.0
 MAX_ITERATIONS = 2000
 # The values of C tried when ``Config.ngram_c`` is automatic.
 C_CHOICES = (1.0, 10.0, 100.0)
+# The values of C tried for the naive-Bayes regression (its features are not normalized: a text
+# holds tens of them, each of size up to about 10).
+NAIVE_BAYES_C_CHOICES = (0.1, 1.0, 10.0)
 
 
 def tfidf_layers(model):
@@ -98,7 +108,8 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     training texts lack get ``ABSENT_LOGIT``. Multi-label: one binary regression per label; a label
     that is always or never present gets a constant logit. With ``c`` None, each of ``C_CHOICES``
     is fitted and the one whose probabilities have the lowest cross-entropy on the validation
-    texts is kept (of equal losses, the smaller C).
+    texts is kept (of equal losses, the smaller C). A model with a naive-Bayes regression has it
+    fitted too (``fit_naive_bayes``).
 
     Args:
         model: a model with an n-gram branch (``build_model`` with ``ngrams > 1``).
@@ -110,10 +121,14 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     Returns:
         {"texts": training texts, "features": distinct ids seen in them, "c": the C kept,
         "iterations": its solver iterations (the most of its regressions), "validation_losses":
-        {C: validation cross-entropy} when C was chosen, else {}}.
+        {C: validation cross-entropy} when C was chosen, else {}}; with a naive-Bayes regression,
+        also "naive_bayes": what ``fit_naive_bayes`` returned.
     """
     layers, counter = tfidf_layers(model), bag_counter(model)
+    bayes = naive_bayes_layer(model)
     bags, targets = count_matrices(model, train, counter)
+    if c is None or bayes is not None:
+        validation_bags, validation_targets = count_matrices(model, validation, counter)
     transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix, _ in bags]
     features = _stack(transformers, bags)
     # The regressions see only the columns the training texts use: an unused hashed bucket's
@@ -123,7 +138,6 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     fits = {value: _fit(features, targets, value, single, class_weight) for value in ([c] if c else C_CHOICES)}
     losses = {}
     if c is None:
-        validation_bags, validation_targets = count_matrices(model, validation, counter)
         validation_features = _stack(transformers, validation_bags)[:, used]
         for value, (kernel, bias, _) in fits.items():
             losses[value] = _cross_entropy(validation_features @ kernel + bias, validation_targets, single)
@@ -137,13 +151,121 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
         layer.kernel.assign(kernel[start : start + layer.size])
         start += layer.size
     layers[0].bias.assign(bias)
-    return {
-        "texts": len(targets),
-        "features": len(used),
-        "c": c,
-        "iterations": iterations,
-        "validation_losses": losses,
-    }
+    result = {"texts": len(targets), "features": len(used), "c": c, "iterations": iterations, "validation_losses": losses}
+    if bayes is not None:
+        # The word bag (layers[0]) reads the same ids as the naive-Bayes layer.
+        presence, validation_presence = (_binary(matrices[0][0]) for matrices in (bags, validation_bags))
+        result["naive_bayes"] = fit_naive_bayes(
+            bayes, presence, targets, validation_presence, validation_targets, single, class_weight
+        )
+    return result
+
+
+def naive_bayes_layer(model):
+    """The model's naive-Bayes regression (a ``BinaryBagLogits``), or None."""
+    return next((layer for layer in model.layers if layer.name == NAIVE_BAYES_WEIGHTS), None)
+
+
+def fit_naive_bayes(layer, presence, targets, validation_presence, validation_targets, single, class_weight=None):
+    """Fit NBSVM's logistic regressions on which ids each text holds and set ``layer``'s weights.
+
+    One binary problem per class (single-label; with two classes one, the second class against
+    the first) or label (multi-label): each id's feature is its log-count ratio for the class
+    (``log_count_ratios``) where the text holds it, else 0. Each of ``NAIVE_BAYES_C_CHOICES`` is
+    fitted, and the one whose probabilities have the lowest cross-entropy on the validation texts
+    is kept (of equal losses, the smaller C). The probabilities are each class's sigmoid divided by
+    their sum (single-label) or each label's sigmoid (multi-label). Classes or labels that the
+    training texts always or never show get ``±ABSENT_LOGIT``.
+
+    Args:
+        layer: the model's ``BinaryBagLogits``.
+        presence, validation_presence: scipy CSR (texts, layer.size), 1 where a text holds an id.
+        targets, validation_targets: (texts, classes) indicators.
+        single: single-label or multi-label.
+        class_weight: {class index: weight} or None (single-label): each text weighs its class's.
+
+    Returns:
+        {"c": the C kept, "iterations": its solver iterations (the most of its regressions),
+        "validation_losses": {C: validation cross-entropy}}.
+    """
+    used = np.flatnonzero(presence.getnnz(axis=0))
+    features, validation_features = presence[:, used], validation_presence[:, used]
+    weights = None
+    if single and class_weight:
+        weights = np.array([class_weight.get(label, 1.0) for label in targets.argmax(axis=1)])
+    fits, losses = {}, {}
+    for value in NAIVE_BAYES_C_CHOICES:
+        kernel, bias, iterations = _fit_naive_bayes(features, targets, value, single, weights)
+        logits = validation_features @ kernel + bias
+        losses[value] = _cross_entropy(_log_sigmoid(logits) if single else logits, validation_targets, single)
+        fits[value] = kernel, bias, iterations
+    c = min(NAIVE_BAYES_C_CHOICES, key=lambda value: round(losses[value], 6))
+    used_kernel, bias, iterations = fits[c]
+    kernel = np.zeros((layer.size, len(bias)), np.float32)
+    kernel[used] = used_kernel
+    layer.kernel.assign(kernel)
+    layer.bias.assign(bias)
+    return {"c": c, "iterations": iterations, "validation_losses": losses}
+
+
+def log_count_ratios(presence, positive):
+    """NBSVM's log-count ratio of each column: log(p / sum(p)) - log(q / sum(q)), where p (q) is one
+    plus the number of positive (other) rows that hold it.
+
+    Args:
+        presence: scipy CSR (texts, features) of 0/1.
+        positive: (texts,) bool.
+
+    Returns:
+        (features,) float64.
+    """
+    p = np.asarray(presence[positive].sum(axis=0)).ravel() + 1.0
+    q = np.asarray(presence[~positive].sum(axis=0)).ravel() + 1.0
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def _fit_naive_bayes(features, targets, c, single, sample_weight):
+    """(kernel (features, classes), bias (classes,), solver iterations) of the naive-Bayes regressions at ``c``."""
+    classes = targets.shape[1]
+    kernel = np.zeros((features.shape[1], classes), np.float32)
+    bias = np.full(classes, ABSENT_LOGIT, np.float32)
+    if single:
+        labels = targets.argmax(axis=1)
+        seen = np.unique(labels)
+        if len(seen) == 1:
+            bias[seen[0]] = -ABSENT_LOGIT
+            return kernel, bias, 0
+        problems = [(seen[1], labels == seen[1])] if len(seen) == 2 else [(label, labels == label) for label in seen]
+    else:
+        problems = []
+        for label in range(classes):
+            present = targets[:, label] > 0.5
+            if present.all():
+                bias[label] = -ABSENT_LOGIT
+            elif present.any():
+                problems.append((label, present))
+    iterations = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for label, positive in problems:
+            ratios = log_count_ratios(features, positive)
+            regression = _regression(c, None).fit(features.multiply(ratios).tocsr(), positive, sample_weight=sample_weight)
+            iterations = max(iterations, int(np.max(regression.n_iter_)))
+            kernel[:, label], bias[label] = ratios * regression.coef_[0], regression.intercept_[0]
+    if single and len(seen) == 2:  # one regression: the first class's logit is the second's, negated
+        kernel[:, seen[0]], bias[seen[0]] = -kernel[:, seen[1]], -bias[seen[1]]
+    return kernel, bias, iterations
+
+
+def _binary(matrix):
+    """A CSR count matrix with every stored count set to 1."""
+    binary = matrix.copy()
+    binary.data[:] = 1.0
+    return binary
+
+
+def _log_sigmoid(logits):
+    return -np.logaddexp(0.0, -np.asarray(logits, np.float64))
 
 
 def _stack(transformers, bags):

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from textlstm.fused_adam import FusedAdam
 from textlstm.members import member_weights
-from textlstm.model import BRANCHES, OUTPUT, member_outputs, member_prefix
+from textlstm.model import BRANCHES, NGRAM_PARTS, OUTPUT, member_outputs, member_prefix
 from textlstm.ngram_fit import fit_ngram_branch, tfidf_layers
 
 
@@ -161,8 +161,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     Returns:
         History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; the latest of the
         members') and ``best_epochs`` ({member output: 1-based epoch}); with an n-gram branch also
-        ``ngram_fit`` (from ``fit_ngram_branch``), ``recurrent_weight`` and ``mix_validation_texts``
-        (from ``choose_branch_mix``).
+        ``ngram_fit`` (from ``fit_ngram_branch``), ``recurrent_weight``, ``mix_validation_texts``
+        and with a naive-Bayes regression ``tfidf_weight`` (from ``choose_branch_mix``).
     """
     single = config.task == "single-label"
     ngram = None
@@ -214,18 +214,19 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     result["best_epoch"] = max(result["best_epochs"].values())
     if ngram is not None:
         result["ngram_fit"] = ngram
-        result["recurrent_weight"], result["mix_validation_texts"] = choose_branch_mix(model, validation, single)
+        result.update(choose_branch_mix(model, validation, single))
     return result
 
 
 def choose_branch_mix(model, validation, single, min_texts=None):
-    """Set how much of the output is the recurrent branch, after training, from the validation data.
+    """Set how the output mixes the branches, after training, from the validation data.
 
     The output is ``w * recurrent + (1 - w) * ngram`` (``BranchMix``; 0.5 while training, which
-    trains each branch on its own loss). ``w`` becomes the one of 0, 0.1, ..., 1 whose mix has the
-    lowest validation cross-entropy; of equal losses, the one nearest 0.5. With fewer than
-    ``min_texts`` validation texts (default ``MIX_MIN_TEXTS``) it stays 0.5: a choice on a handful
-    of texts follows their noise.
+    trains each branch on its own loss); with a naive-Bayes regression, the n-gram branch is
+    ``v * tfidf + (1 - v) * naive_bayes``. ``w`` (and ``v``) become the ones of 0, 0.1, ..., 1 whose
+    mix has the lowest validation cross-entropy; of equal losses, the ones nearest 0.5. With fewer
+    than ``min_texts`` validation texts (default ``MIX_MIN_TEXTS``) they stay 0.5: a choice on a
+    handful of texts follows their noise.
 
     Args:
         model: a two-branch model from ``build_model``.
@@ -233,20 +234,31 @@ def choose_branch_mix(model, validation, single, min_texts=None):
         single: single-label (categorical cross-entropy) or multi-label (binary).
 
     Returns:
-        (``w``, the number of validation texts).
+        {"recurrent_weight": w, "mix_validation_texts": the number of validation texts}, with
+        "tfidf_weight": v when the model has a naive-Bayes regression.
     """
-    branches = [model.get_layer(BRANCHES[name]).output for name in ("recurrent", "ngram")]
-    view = keras.Model(model.input, keras.ops.stack(branches, axis=1))  # (batch, 2, classes)
-    targets, both = predict_dataset(view, validation)
-    recurrent, ngram = both[:, 0], both[:, 1]
-    weight = 0.5
+    names = {layer.name for layer in model.layers}
+    parts = [BRANCHES["recurrent"], *(NGRAM_PARTS.values() if NGRAM_PARTS["tfidf"] in names else [BRANCHES["ngram"]])]
+    view = keras.Model(model.input, keras.ops.stack([model.get_layer(name).output for name in parts], axis=1))
+    targets, probabilities = predict_dataset(view, validation)  # (texts, parts, classes)
+    # (w, v): the output is w * part 0 + (1 - w) * (v * part 1 + (1 - v) * part 2); v = 1 with two parts.
+    grid = [(w, v) for w in MIX_WEIGHTS for v in (MIX_WEIGHTS if len(parts) == 3 else [1.0])]
+    chosen = (0.5, 0.5 if len(parts) == 3 else 1.0)
     if len(targets) >= (MIX_MIN_TEXTS if min_texts is None else min_texts):
         loss = _loss(single)
-        losses = [float(loss(targets, share * recurrent + (1 - share) * ngram)) for share in MIX_WEIGHTS]
-        best = min(range(len(MIX_WEIGHTS)), key=lambda index: (round(losses[index], 6), abs(MIX_WEIGHTS[index] - 0.5)))
-        weight = MIX_WEIGHTS[best]
-    model.get_layer(OUTPUT).recurrent_weight.assign(weight)
-    return weight, len(targets)
+
+        def mixed(w, v):
+            ngram = v * probabilities[:, 1] + (1 - v) * probabilities[:, -1]
+            return w * probabilities[:, 0] + (1 - w) * ngram
+
+        losses = [round(float(loss(targets, mixed(w, v))), 6) for w, v in grid]
+        chosen = min(zip(losses, grid), key=lambda pair: (pair[0], abs(pair[1][0] - 0.5) + abs(pair[1][1] - 0.5)))[1]
+    model.get_layer(OUTPUT).first_weight.assign(chosen[0])
+    result = {"recurrent_weight": chosen[0], "mix_validation_texts": len(targets)}
+    if len(parts) == 3:
+        model.get_layer(BRANCHES["ngram"]).first_weight.assign(chosen[1])
+        result["tfidf_weight"] = chosen[1]
+    return result
 
 
 def _early_stopping(config):
@@ -330,11 +342,14 @@ class BranchEarlyStopping(keras.callbacks.Callback):
 
 
 def branch_mix_text(history):
-    """How the output mixes the two branches, from a history of ``fit``; None with one branch."""
+    """How the output mixes the branches, from a history of ``fit``; None with one branch."""
     if "recurrent_weight" not in history:
         return None
     weight, texts = history["recurrent_weight"], history["mix_validation_texts"]
     mix = f"{weight:.1f} x recurrent + {1 - weight:.1f} x n-gram branch"
+    if "tfidf_weight" in history:
+        share = history["tfidf_weight"]
+        mix += f" ({share:.1f} x TF-IDF + {1 - share:.1f} x naive-Bayes regression)"
     if texts < MIX_MIN_TEXTS:
         return f"{mix} (kept: {texts} validation texts, fewer than {MIX_MIN_TEXTS} to choose the mix on)"
     return f"{mix} (the mix with the lowest loss on {texts} validation texts)"
@@ -345,14 +360,25 @@ def ngram_fit_text(history):
     if "ngram_fit" not in history:
         return None
     fitted = history["ngram_fit"]
-    chosen = ""
-    if fitted["validation_losses"]:
-        tried = ", ".join(f"{value:g}" for value in fitted["validation_losses"])
-        chosen = f", the lowest validation loss of {tried}"
-    return (
-        f"logistic regression (C={fitted['c']:g}{chosen}) over {fitted['features']:,} TF-IDF features of "
+    text = (
+        f"logistic regression ({_c_text(fitted)}) over {fitted['features']:,} TF-IDF features of "
         f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations)"
     )
+    if "naive_bayes" in fitted:
+        bayes = fitted["naive_bayes"]
+        text += (
+            f"; naive-Bayes logistic regression ({_c_text(bayes)}) over which tokens and n-grams each "
+            f"text holds ({bayes['iterations']} solver iterations)"
+        )
+    return text
+
+
+def _c_text(fitted):
+    """"C=10" and, when C was chosen, ", the lowest validation loss of 1, 10, 100"."""
+    chosen = ""
+    if fitted["validation_losses"]:
+        chosen = ", the lowest validation loss of " + ", ".join(f"{value:g}" for value in fitted["validation_losses"])
+    return f"C={fitted['c']:g}{chosen}"
 
 
 def predict_dataset(model, dataset):
