@@ -1,11 +1,13 @@
 """TextClassifier behaves like a scikit-learn estimator on raw strings."""
 
+import keras
 import numpy as np
 import pytest
 
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
 from textlstm.errors import ConfigError, DataError, NotFittedError
+from textlstm.model import BRANCHES
 
 
 def test_overfits_a_tiny_corpus(fitted):
@@ -46,6 +48,22 @@ def test_fit_returns_self_and_resolves_max_length_and_training_settings():
     assert (classifier.config_.batch_size, classifier.config_.learning_rate) == (32, 1e-3)
     assert "Training: batch size 32, epochs at most 1, learning rate 0.001 (batch size and learning rate automatic " \
         "for this many training texts)" in classifier.preparation_.splitlines()
+
+
+def test_the_ngram_branch_reads_past_the_members_max_length():
+    """max_length 2: the members read "the cat", the n-gram branch every token, so only it tells
+    "... mat" from "... dog"."""
+    classifier = TextClassifier(**dict(FAST, epochs=1, max_length=2, ngram_max_length=8)).fit(TEXTS, LABELS, verbose=0)
+    assert classifier.tokenizer_.max_length == 8
+    assert "; the n-gram branch reads up to 8" in classifier.preparation_.splitlines()[2]
+    texts = ["the cat sat on the mat", "the cat sat on the dog"]
+    ids = classifier.tokenizer_(np.array(texts))
+    assert ids.shape == (2, 6)
+    parts = keras.Model(classifier.model_.input, [classifier.model_.get_layer(name).output for name in BRANCHES.values()])
+    recurrent, ngram = (output.numpy() for output in parts(ids))
+    np.testing.assert_allclose(recurrent[0], recurrent[1], atol=1e-6)
+    assert not np.allclose(ngram[0], ngram[1], atol=1e-3)
+    np.testing.assert_allclose(recurrent, parts(ids[:, :2])[0], atol=1e-6)  # the first two tokens only
 
 
 def test_cjk_pairs_are_automatic_from_the_training_tokens(fitted):

@@ -60,6 +60,13 @@ def test_cjk_pairs_are_automatic_from_half_the_training_tokens_being_cjk_charact
     assert Config(cjk_pairs=0).resolve_cjk_pairs(share) == 0 and Config(cjk_pairs=9).resolve_cjk_pairs(share) == 9
 
 
+def test_the_tokenizer_keeps_what_the_ngram_branch_reads():
+    assert Config(max_length=10).tokenizer_length() == 4096  # ngram_max_length
+    assert Config(max_length=10, ngram_max_length=20).tokenizer_length() == 20
+    assert Config(max_length=30, ngram_max_length=20).tokenizer_length() == 30  # never fewer than the members read
+    assert Config(max_length=10, ngrams=1).tokenizer_length() == 10  # no n-gram branch
+
+
 def test_config_is_frozen():
     with pytest.raises(AttributeError):
         Config().units = 3

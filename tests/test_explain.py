@@ -24,6 +24,18 @@ def test_attention_weights_are_a_distribution_over_the_tokens(exported):
     assert empty.tokens == [] and empty.weights == []
 
 
+def test_attention_covers_the_tokens_the_members_read(tmp_path):
+    """max_length 3: the members attend over the first three tokens, while the n-gram branch reads all
+    six; the other three get no weight, from the classifier and from its export alike."""
+    classifier = TextClassifier(**dict(FAST, epochs=1, pooling="attention", max_length=3)).fit(TEXTS, LABELS, verbose=0)
+    classifier.export(tmp_path / "model")
+    mine, exported = explain(classifier, ["the cat sat on the mat"]) + explain(tmp_path / "model", ["the cat sat on the mat"])
+    for explanation in (mine, exported):
+        assert explanation.tokens == ["the", "cat", "sat", "on", "the", "mat"]
+        assert explanation.weights[3:] == [0.0, 0.0, 0.0] and sum(explanation.weights) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(mine.weights, exported.weights, atol=1e-5)
+
+
 def test_tokens_signature_needs_no_textlstm(exported):
     tokens = tf.saved_model.load(str(exported)).signatures["tokens"](text=tf.constant(["A cat, purring!"]))["tokens"]
     assert tokens.numpy().tolist() == [[b"A", b"cat", b"purring"]]  # case kept (Config.lowercase)

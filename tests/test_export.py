@@ -142,7 +142,7 @@ def test_load_errors(tmp_path, make, message):
 
 def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, tmp_path):
     metadata = json.loads((exported / "textlstm.json").read_text())
-    config = {key: value for key, value in metadata["config"].items() if key not in ("lowercase", "cjk_pairs", "naive_bayes")}
+    config = {key: value for key, value in metadata["config"].items() if key not in ("lowercase", "cjk_pairs", "naive_bayes", "ngram_max_length")}
 
     def read(version, **settings):
         (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": version, "config": {**config, **settings}}))
@@ -154,6 +154,8 @@ def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, 
     assert read_metadata(exported)["config"]["lowercase"] is False and read_metadata(exported)["config"]["naive_bayes"] is True
     assert read(3, lowercase=False)["lowercase"] is False and read(3, lowercase=False)["cjk_pairs"] == 0
     assert read(4, lowercase=False, cjk_pairs=7)["cjk_pairs"] == 7 and read(4, lowercase=False, cjk_pairs=7)["naive_bayes"] is False
+    # Before version 5 the n-gram branch read the members' max_length tokens.
+    assert read(4, lowercase=False, cjk_pairs=7)["ngram_max_length"] == metadata["config"]["max_length"]
     (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 1}))
     with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2, 3, 4 and 5"):
         read_metadata(tmp_path)

@@ -135,7 +135,7 @@ class TextClassifier:
             max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
             cjk_pairs=config.resolve_cjk_pairs(report.cjk_share),
         )
-        self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.max_length, config.lowercase)
+        self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.tokenizer_length(), config.lowercase)
         self.label_set_ = label_set
         self.classes_ = np.array(label_set.classes)
         self.vocabulary_report_ = report
@@ -187,7 +187,8 @@ class TextClassifier:
                 f"{config.tokenizer}-mode tokens seen, {'lower-cased' if config.lowercase else 'case kept'}, "
                 f"min count {config.min_count}, max tokens {config.max_tokens})",
                 f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
-                f"95th percentile {lengths[95]}, longest {lengths[100]})",
+                f"95th percentile {lengths[95]}, longest {lengths[100]})"
+                + (f"; the n-gram branch reads up to {config.tokenizer_length()}" if config.tokenizer_length() > config.max_length else ""),
                 f"Model: {self.model_.count_params():,} parameters",
                 f"Training: batch size {config.batch_size}, epochs at most {config.epochs}, learning rate "
                 f"{config.learning_rate:g}" + _automatic(self.config.automatic_training()),

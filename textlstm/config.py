@@ -18,7 +18,9 @@ from textlstm.errors import ConfigError
 # 3: ``lowercase`` (default false: tokens keep their case); version 2 always lower-cased, and
 # ``upgrade_config`` reads it as ``lowercase = true``.
 # 4: ``cjk_pairs`` (embedded pairs of adjacent CJK characters); earlier exports have none (0).
-# 5: ``naive_bayes`` (a naive-Bayes regression in the n-gram branch); earlier exports have none.
+# 5: ``naive_bayes`` (a naive-Bayes regression in the n-gram branch) and ``ngram_max_length`` (the
+# n-gram branch reads more tokens than the members); earlier exports have neither: their n-gram
+# branch reads ``max_length`` tokens.
 SCHEMA_VERSION = 5
 READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5)
 # Hash buckets of the automatic ``cjk_pairs``, taken when at least CJK_PAIRS_SHARE of the training
@@ -92,6 +94,11 @@ class Config:
         "of training lengths, at most --max-length-cap.",
     )
     max_length_cap: int = _field(256, "Upper bound for the automatic --max-length.")
+    ngram_max_length: int = _field(
+        4096,
+        "Tokens of each text the n-gram branch reads (longer texts are truncated at the end); the "
+        "recurrent members read the first --max-length of them.",
+    )
     # Model.
     embedding_dim: int = _field(
         32,
@@ -208,6 +215,7 @@ class Config:
         if self.cjk_pairs is not None:
             _at_least("cjk_pairs", self.cjk_pairs, 0)
         _at_least("max_length_cap", self.max_length_cap, 1)
+        _at_least("ngram_max_length", self.ngram_max_length, 1)
         for name in ("embedding_dim", "num_layers", "units", "members", "attention_units", "ngrams", "ngram_buckets", "char_ngrams", "sort_window"):
             _at_least(name, getattr(self, name), 1)
         for name in ("epochs", "batch_size"):
@@ -268,6 +276,11 @@ class Config:
         automatic = dict(zip(AUTOMATIC_FIELDS, values))
         return self.replace(**{name: automatic[name] for name in self.automatic_training()})
 
+    def tokenizer_length(self):
+        """Tokens the tokenizer keeps per text: what the n-gram branch reads (``ngram_max_length``)
+        when there is one and it reads more, else ``max_length`` (resolved)."""
+        return max(self.max_length, self.ngram_max_length) if self.ngrams > 1 else self.max_length
+
     def resolve_cjk_pairs(self, cjk_share):
         """``cjk_pairs`` if set, else CJK_PAIR_BUCKETS when ``cjk_share`` (of the training tokens,
         those that are CJK characters) is at least CJK_PAIRS_SHARE, else 0."""
@@ -287,12 +300,15 @@ class Config:
 def upgrade_config(values, schema_version):
     """The config dict of an export of ``schema_version`` (one of READABLE_SCHEMA_VERSIONS; 1 had
     another n-gram branch) as this version reads it: version 2 lower-cased every text, versions
-    before 4 have no CJK character pairs and versions before 5 no naive-Bayes regression."""
+    before 4 have no CJK character pairs and versions before 5 no naive-Bayes regression, and
+    their n-gram branch reads the ``max_length`` tokens the members read."""
     upgraded = {**values, "lowercase": True} if schema_version == 2 else dict(values)
     if schema_version < 4:
         upgraded["cjk_pairs"] = 0
     if schema_version < 5:
         upgraded["naive_bayes"] = False
+        if isinstance(values.get("max_length"), int):
+            upgraded["ngram_max_length"] = values["max_length"]
     return upgraded
 
 

@@ -86,8 +86,9 @@ def _explanations(texts, token_rows, probabilities, labels, attention, probabili
     explanations = []
     for row, text in enumerate(texts):
         tokens = [token.decode("utf-8") for token in token_rows[row] if token]
-        if attention is not None:
-            method, weights = "attention", attention[row, : len(tokens)]
+        if attention is not None:  # 0 past the first max_length tokens, which the members do not read
+            weights = attention[row, : len(tokens)]
+            method, weights = "attention", np.pad(weights, (0, len(tokens) - len(weights)))
         else:
             method, weights = "occlusion", _occlusion(probabilities_of, tokens, probabilities[row])
         score = float(np.max(probabilities[row]))

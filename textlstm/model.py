@@ -1,6 +1,6 @@
 """Build the classifier, token ids -> probabilities, from a Config.
 
-    token_ids (batch, time) int64, 0 = padding
+    token_ids (batch, time) int64, 0 = padding; the members read the first max_length steps
     -> Embedding                              (batch, time, embedding_dim), mask = ids != 0
        (+ with cjk_pairs > 0: an embedding of the pair of CJK characters ending at each step,
        hashed to cjk_pairs buckets; zero where there is none)
@@ -83,7 +83,10 @@ MEMBER_SPLIT = "member_split"
 
 
 def build_model(config, vocabulary_size, num_classes):
-    """Args:
+    """The model; with an n-gram branch that reads more tokens than the members
+    (``Config.tokenizer_length``), the members read the first ``max_length`` of its input's steps.
+
+    Args:
         config: a Config, resolved for its training data (``Config.resolve_training``,
             ``Config.resolve_cjk_pairs``); automatic training settings still None are resolved as
             for a small data set, and an automatic ``cjk_pairs`` builds no pair embedding.
@@ -95,9 +98,12 @@ def build_model(config, vocabulary_size, num_classes):
     """
     config = config.resolve_training(0)
     token_ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
-    mask = keras.ops.not_equal(token_ids, 0)  # (batch, time) bool
+    member_ids = token_ids
+    if config.max_length is not None and config.tokenizer_length() > config.max_length:
+        member_ids = token_ids[:, : config.max_length]  # the members read the first max_length tokens
+    mask = keras.ops.not_equal(member_ids, 0)  # (batch, time) bool
     recurrent_name = OUTPUT if config.ngrams == 1 else BRANCHES["recurrent"]
-    recurrent = _recurrent(config, token_ids, mask, vocabulary_size, num_classes, recurrent_name)
+    recurrent = _recurrent(config, member_ids, mask, vocabulary_size, num_classes, recurrent_name)
     if config.ngrams == 1:
         return keras.Model(token_ids, recurrent, name="textlstm")
     bag_ids = _bag_ids(config, token_ids, vocabulary_size)
