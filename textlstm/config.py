@@ -139,8 +139,9 @@ class Config:
     ngrams: int = _field(
         2,
         "Longest n-gram of the n-gram branch, a logistic regression (fitted by scikit-learn) over TF-IDF "
-        "vectors of each text's tokens and hashed 2..N-grams and of its words' character n-grams, whose "
-        "probabilities are averaged with the recurrent branch's. 1 turns the branch off.",
+        "vectors of each text's tokens and hashed 2..N-grams and of its words' character n-grams (with "
+        "--naive-bayes, mixed with a second one over the same tokens and n-grams), whose probabilities "
+        "are averaged with the recurrent branch's. 1 turns the branch off.",
     )
     ngram_buckets: int = _field(
         2**18, "Hash buckets for the 2..N-grams and for the character n-grams of the n-gram branch (weights: buckets x classes)."
@@ -182,7 +183,7 @@ class Config:
     )
     ngram_c: typing.Optional[float] = _field(
         None,
-        "Inverse L2 regularization strength of the n-gram branch's logistic regression (scikit-learn's C). "
+        "Inverse L2 regularization strength of the n-gram branch's TF-IDF logistic regression (scikit-learn's C). "
         "Default: of 1, 10 and 100, the one with the lowest cross-entropy on the validation texts.",
     )
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
