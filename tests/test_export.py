@@ -79,7 +79,7 @@ def test_cjk_pair_embeddings_export_to_plain_tensorflow(tmp_path):
 def test_export_layout_and_predictor(fitted, exported):
     assert {"saved_model.pb", "variables", "textlstm.json", "model.keras"} <= {p.name for p in exported.iterdir()}
     metadata = json.loads((exported / "textlstm.json").read_text())
-    assert metadata["schema_version"] == 5
+    assert metadata["schema_version"] == 6
     assert metadata["config"]["lowercase"] is False
     assert metadata["config"]["max_length"] == fitted.config_.max_length
     predictor = textlstm.load(exported)
@@ -142,7 +142,11 @@ def test_load_errors(tmp_path, make, message):
 
 def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, tmp_path):
     metadata = json.loads((exported / "textlstm.json").read_text())
-    config = {key: value for key, value in metadata["config"].items() if key not in ("lowercase", "cjk_pairs", "naive_bayes", "ngram_max_length")}
+    config = {
+        key: value
+        for key, value in metadata["config"].items()
+        if key not in ("lowercase", "cjk_pairs", "naive_bayes", "ngram_max_length", "branch_mix")
+    }
 
     def read(version, **settings):
         (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": version, "config": {**config, **settings}}))
@@ -156,8 +160,11 @@ def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, 
     assert read(4, lowercase=False, cjk_pairs=7)["cjk_pairs"] == 7 and read(4, lowercase=False, cjk_pairs=7)["naive_bayes"] is False
     # Before version 5 the n-gram branch read the members' max_length tokens.
     assert read(4, lowercase=False, cjk_pairs=7)["ngram_max_length"] == metadata["config"]["max_length"]
+    # Before version 6 the branches were mixed linearly.
+    assert read(5, lowercase=False, cjk_pairs=7, naive_bayes=True)["branch_mix"] == "linear"
+    assert read_metadata(exported)["config"]["branch_mix"] == "log"
     (tmp_path / "textlstm.json").write_text(json.dumps({**metadata, "schema_version": 1}))
-    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2, 3, 4 and 5"):
+    with pytest.raises(ExportError, match="textlstm.json: schema version 1, this textlstm reads 2, 3, 4, 5 and 6"):
         read_metadata(tmp_path)
 
 

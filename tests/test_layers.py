@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 from keras.src.testing import TestCase
 
-from textlstm.layers import AttentionPooling, CjkCharacterPairs, HashedNgrams, MaskedGlobalMaxPooling1D, NonCjkShare
+from textlstm.layers import (
+    AttentionPooling,
+    BranchMix,
+    CjkCharacterPairs,
+    HashedNgrams,
+    MaskedGlobalMaxPooling1D,
+    NonCjkShare,
+    mix_probabilities,
+)
 
 RNG = np.random.default_rng(0)
 # (batch=3, time=5, features=4); real lengths 5, 2, 1 (padding at the end).
@@ -125,9 +133,38 @@ def test_cjk_character_pairs_match_numpy_and_need_two_cjk_characters():
     assert layer(ids[:, :0]).shape == (3, 0)
 
 
+def test_log_mix_is_the_normalized_weighted_geometric_mean():
+    first = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]], "float32")
+    second = np.array([[0.1, 0.3, 0.6], [0.5, 0.25, 0.25]], "float32")
+    product = first**0.25 * second**0.75
+    np.testing.assert_allclose(mix_probabilities(first, second, 0.25, "log"), product / product.sum(axis=1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(mix_probabilities(first, second, 0.25, "linear"), 0.25 * first + 0.75 * second, rtol=1e-6)
+    np.testing.assert_allclose(mix_probabilities(first, second, 1.0, "log"), first, rtol=1e-5)  # w = 1: the first alone
+    # A class one branch rules out (probability 0) stays ruled out, without NaN.
+    np.testing.assert_allclose(mix_probabilities(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]), 0.5, "log"), [[1.0, 0.0]], atol=1e-12)
+
+
+def test_log_mix_of_labels_mixes_each_labels_log_odds():
+    first, second = np.array([[0.8, 0.5]], "float32"), np.array([[0.5, 0.1]], "float32")
+    # 0.5 * logit(0.8) + 0.5 * logit(0.5) = 0.5 * log(4); 0.5 * logit(0.5) + 0.5 * logit(0.1) = -0.5 * log(9).
+    np.testing.assert_allclose(mix_probabilities(first, second, 0.5, "log", multi_label=True), [[2 / 3, 0.25]], rtol=1e-5)
+
+
+def test_branch_mix_layer_pools_as_configured_and_mixes_linearly_by_default():
+    first, second = np.array([[0.8, 0.2]], "float32"), np.array([[0.2, 0.8]], "float32")
+    layer = BranchMix("log", name="mix")
+    layer.build([first.shape, second.shape])
+    layer.first_weight.assign(0.75)
+    np.testing.assert_allclose(layer([first, second]), mix_probabilities(first, second, 0.75, "log"), rtol=1e-6)
+    assert BranchMix().pooling == "linear"  # the layers of models saved before log pooling existed
+    with pytest.raises(ValueError, match="pooling must be 'linear' or 'log', got 'mean'"):
+        BranchMix("mean")
+
+
 @pytest.mark.parametrize(
     "layer",
     [
+        BranchMix("log", multi_label=True, name="b"),
         MaskedGlobalMaxPooling1D(name="m"),
         AttentionPooling(units=3, name="a"),
         HashedNgrams(3, 99, name="h"),

@@ -33,24 +33,32 @@ def test_padding_changes_nothing(encoder, pooling):
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
 
 
-def test_output_mixes_the_recurrent_and_ngram_branches():
-    model = small_model(naive_bayes=False)
+def geometric(first, second, weight):
+    """The normalized weighted geometric mean of two (batch, classes) distributions."""
+    product = first**weight * second ** (1 - weight)
+    return product / product.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("pooling", ["log", "linear"])
+def test_output_mixes_the_recurrent_and_ngram_branches(pooling):
+    model = small_model(naive_bayes=False, branch_mix=pooling)
+    mix = geometric if pooling == "log" else lambda first, second, weight: weight * first + (1 - weight) * second
     rng = np.random.default_rng(0)
     weights = model.get_layer("ngram_weights")
     for variable in (weights.idf, weights.kernel, weights.bias):
         variable.assign(rng.uniform(0.5, 2.0, size=variable.shape))
     branches = keras.Model(model.input, [model.get_layer(name).output for name in BRANCHES.values()])
-    recurrent, ngram = (output.numpy() for output in branches(IDS))
-    np.testing.assert_allclose(model(IDS), (recurrent + ngram) / 2, atol=1e-6)  # 0.5 until training chooses
+    recurrent, ngram = (output.numpy().astype("float64") for output in branches(IDS))
+    np.testing.assert_allclose(model(IDS), mix(recurrent, ngram, 0.5), atol=1e-6)  # 0.5 until training chooses
     model.get_layer("probabilities").first_weight.assign(0.3)
-    np.testing.assert_allclose(model(IDS), 0.3 * recurrent + 0.7 * ngram, atol=1e-6)
+    np.testing.assert_allclose(model(IDS), mix(recurrent, ngram, 0.3), atol=1e-6)
     expected = numpy_ngram_branch(IDS, *(variable.numpy() for variable in (weights.idf, weights.kernel, weights.bias)), 12, 20)
     np.testing.assert_allclose(ngram, expected, atol=1e-5)
 
 
 def test_the_ngram_branch_mixes_tfidf_and_naive_bayes_regressions():
     """The naive-Bayes regression reads the TF-IDF word bag's ids, each once, and its probabilities
-    are the classes' sigmoids divided by their sum; the branch is v * tfidf + (1 - v) * naive Bayes."""
+    are the classes' sigmoids divided by their sum; the branch is the normalized tfidf^v * naive Bayes^(1 - v)."""
     model = small_model()
     rng = np.random.default_rng(0)
     weights, bayes = model.get_layer("ngram_weights"), model.get_layer("naive_bayes_weights")
@@ -69,10 +77,11 @@ def test_the_ngram_branch_mixes_tfidf_and_naive_bayes_regressions():
         sigmoids = 1 / (1 + np.exp(-(kernel[sorted(held)].sum(axis=0) + bias)))
         rows.append(sigmoids / sigmoids.sum())
     np.testing.assert_allclose(naive_bayes, rows, atol=1e-5)
-    np.testing.assert_allclose(ngram, (tfidf + naive_bayes) / 2, atol=1e-6)  # 0.5 until training chooses
+    tfidf, naive_bayes = np.asarray(tfidf, "float64"), np.asarray(naive_bayes, "float64")
+    np.testing.assert_allclose(ngram, geometric(tfidf, naive_bayes, 0.5), atol=1e-6)  # 0.5 until training chooses
     model.get_layer(BRANCHES["ngram"]).first_weight.assign(0.8)
-    recurrent = keras.Model(model.input, model.get_layer(BRANCHES["recurrent"]).output)(ids)
-    np.testing.assert_allclose(model(ids), 0.5 * recurrent + 0.5 * (0.8 * tfidf + 0.2 * naive_bayes), atol=1e-6)
+    recurrent = keras.Model(model.input, model.get_layer(BRANCHES["recurrent"]).output)(ids).numpy().astype("float64")
+    np.testing.assert_allclose(model(ids), geometric(recurrent, geometric(tfidf, naive_bayes, 0.8), 0.5), atol=1e-6)
 
 
 def numpy_ngram_branch(ids, idf, kernel, bias, vocabulary_size, buckets):

@@ -230,10 +230,10 @@ def test_the_naive_bayes_regression_is_nbsvm_by_scikit_learn(labels):
     np.testing.assert_allclose(got, expected, atol=2e-3)
     loss = log_loss(validation[1], got[:4], labels=list(classifier.classes_))
     assert fitted["validation_losses"][fitted["c"]] == pytest.approx(loss, abs=1e-4)
-    # The branch is the two regressions' mix, v chosen beside the recurrent weight.
+    # The branch is the two regressions' mix (of log-probabilities), v chosen beside the recurrent weight.
     v = classifier.history_["tfidf_weight"]
-    mixed = v * ngram_probabilities(classifier, TEXTS) + (1 - v) * got
-    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS, None), mixed, atol=1e-6)
+    mixed = ngram_probabilities(classifier, TEXTS) ** v * got ** (1 - v)
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS, None), mixed / mixed.sum(axis=1, keepdims=True), atol=1e-6)
 
 
 def test_multi_label_naive_bayes_is_one_regression_per_label():

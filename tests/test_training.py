@@ -149,12 +149,14 @@ def test_branch_early_stopping_restores_only_the_masked_part_a_branch_owns():
     np.testing.assert_array_equal(shared.numpy(), [1.0, 2.0])
 
 
-def _branch_model(ngram_weight, bayes_weight=None):
+def _branch_model(ngram_weight, bayes_weight=None, pooling="linear"):
     """Two classes; the recurrent branch says 0.5/0.5 to every text, and the n-gram branch gives
     token 2 to class 0 and token 3 to class 1 with logits of +-20 * ngram_weight (a one-token text's
     TF-IDF vector is 1 at its token). With ``bayes_weight`` the model has a naive-Bayes regression,
-    whose logits are the same times ``bayes_weight``."""
-    config = Config(embedding_dim=4, units=3, members=1, ngram_buckets=7, naive_bayes=bayes_weight is not None)
+    whose logits are the same times ``bayes_weight``. The mixes pool as ``pooling`` says."""
+    config = Config(
+        embedding_dim=4, units=3, members=1, ngram_buckets=7, naive_bayes=bayes_weight is not None, branch_mix=pooling
+    )
     model = build_model(config, vocabulary_size=10, num_classes=2)
     dense = model.get_layer("recurrent_probabilities")
     dense.set_weights([np.zeros_like(weight) for weight in dense.get_weights()])
@@ -170,8 +172,20 @@ def _validation(ids, classes):
     return tf.data.Dataset.from_tensor_slices((np.array(ids, "int64"), np.eye(2, dtype="float32")[classes])).batch(2)
 
 
-def _mix(w, texts):
-    return {"recurrent_weight": w, "mix_validation_texts": texts}
+def _mix(w, texts, pooling="linear"):
+    return {"recurrent_weight": w, "mix_validation_texts": texts, "branch_mix": pooling}
+
+
+@pytest.mark.parametrize(("pooling", "w"), [("log", 0.3), ("linear", 0.6)])
+def test_branch_mix_chooses_by_the_loss_of_the_layers_own_pooling(pooling, w):
+    """A recurrent branch that says 0.99/0.01 to every text and a uniform n-gram branch, on texts
+    four fifths of class 0. Mixed as log-probabilities, class 0 gets 99^w / (99^w + 1), 0.80 at
+    w = 0.3 (the grid's lowest loss; 0.80 exactly at w = 0.302); mixed linearly, 0.5 + 0.49 w,
+    0.79 at w = 0.6 (0.80 exactly at w = 0.612)."""
+    model = _branch_model(0.0, pooling=pooling)
+    model.get_layer("recurrent_probabilities").bias.assign([np.log(99.0), 0.0])
+    chosen = choose_branch_mix(model, _validation([[2], [3], [2], [3], [2]], [0, 0, 0, 0, 1]), single=True, min_texts=1)
+    assert chosen == _mix(w, 5, pooling)
 
 
 def test_branch_mix_takes_the_weight_with_the_lowest_validation_loss():
@@ -207,12 +221,35 @@ def test_branch_mix_chooses_the_ngram_branchs_two_regressions_too():
     assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=3) == {**_mix(0.5, 2), "tfidf_weight": 0.5}
 
 
+def _geometric(first, second, weight):
+    product = first**weight * second ** (1 - weight)
+    return product / product.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("pooling", ["log", "linear"])
+def test_the_output_is_the_chosen_mix_of_the_three_parts(pooling, monkeypatch):
+    """A NumPy reference of both mixes, from the recurrent branch's and the two regressions' probabilities."""
+    monkeypatch.setattr(training, "MIX_MIN_TEXTS", 1)
+    classifier = TextClassifier(**dict(FAST, epochs=2, branch_mix=pooling)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
+    w, v = classifier.history_["recurrent_weight"], classifier.history_["tfidf_weight"]
+    assert classifier.history_["branch_mix"] == pooling
+    model = classifier.model_
+    names = ("recurrent_probabilities", "tfidf_probabilities", "naive_bayes_probabilities", "probabilities")
+    view = keras.Model(model.input, [model.get_layer(name).output for name in names])
+    recurrent, tfidf, bayes, output = (part.numpy().astype("float64") for part in view(classifier.tokenizer_(np.array(TEXTS))))
+    if pooling == "log":
+        expected = _geometric(recurrent, _geometric(tfidf, bayes, v), w)
+    else:
+        expected = w * recurrent + (1 - w) * (v * tfidf + (1 - v) * bayes)
+    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-6)
+
+
 def test_a_fit_records_the_branch_mix(monkeypatch):
     classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
     history = classifier.history_
     assert (history["recurrent_weight"], history["tfidf_weight"], history["mix_validation_texts"]) == (0.5, 0.5, len(TEXTS))
     assert branch_mix_text(history) == (
-        "0.5 x recurrent + 0.5 x n-gram branch (0.5 x TF-IDF + 0.5 x naive-Bayes regression) "
+        "0.5 x recurrent + 0.5 x n-gram branch (0.5 x TF-IDF + 0.5 x naive-Bayes regression), as log-probabilities "
         f"(kept: {len(TEXTS)} validation texts, fewer than 200 to choose the mix on)"
     )
     monkeypatch.setattr(training, "MIX_MIN_TEXTS", 1)

@@ -21,8 +21,10 @@ from textlstm.errors import ConfigError
 # 5: ``naive_bayes`` (a naive-Bayes regression in the n-gram branch) and ``ngram_max_length`` (the
 # n-gram branch reads more tokens than the members); earlier exports have neither: their n-gram
 # branch reads ``max_length`` tokens.
-SCHEMA_VERSION = 5
-READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5)
+# 6: ``branch_mix`` (the branches' probabilities mixed as log-probabilities); earlier exports mixed
+# them linearly.
+SCHEMA_VERSION = 6
+READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5, 6)
 # Hash buckets of the automatic ``cjk_pairs``, taken when at least CJK_PAIRS_SHARE of the training
 # texts' tokens are CJK characters.
 CJK_PAIR_BUCKETS = 2**16
@@ -53,6 +55,7 @@ Task = typing.Literal["single-label", "multi-label"]
 EarlyStoppingMetric = typing.Literal["macro_f1", "loss"]
 ClassWeight = typing.Literal["none", "balanced"]
 Precision = typing.Literal["float32", "mixed_float16", "mixed_bfloat16"]
+BranchPooling = typing.Literal["log", "linear"]
 
 
 def _field(default, help, shown=None):
@@ -157,6 +160,13 @@ class Config:
         "each scaled by its naive-Bayes log-count ratio for the class (NBSVM's features; one binary "
         "logistic regression per class). The branch mixes it with the TF-IDF regression by validation "
         "loss. --no-naive-bayes leaves it out.",
+    )
+    branch_mix: BranchPooling = _field(
+        "log",
+        "How the output mixes the recurrent and n-gram branches' probabilities, and the n-gram branch "
+        "its two regressions', with a weight w chosen by validation loss: log: the normalized weighted "
+        "geometric mean, softmax(w log p1 + (1 - w) log p2) (for multi-label, each label's log-odds "
+        "mixed so); linear: w p1 + (1 - w) p2.",
     )
     # Task.
     task: Task = _field("single-label", "single-label: one class per text (softmax); multi-label: any number (sigmoid).")
@@ -302,7 +312,8 @@ def upgrade_config(values, schema_version):
     """The config dict of an export of ``schema_version`` (one of READABLE_SCHEMA_VERSIONS; 1 had
     another n-gram branch) as this version reads it: version 2 lower-cased every text, versions
     before 4 have no CJK character pairs and versions before 5 no naive-Bayes regression, and
-    their n-gram branch reads the ``max_length`` tokens the members read."""
+    their n-gram branch reads the ``max_length`` tokens the members read; versions before 6 mix
+    the branches linearly."""
     upgraded = {**values, "lowercase": True} if schema_version == 2 else dict(values)
     if schema_version < 4:
         upgraded["cjk_pairs"] = 0
@@ -310,6 +321,8 @@ def upgrade_config(values, schema_version):
         upgraded["naive_bayes"] = False
         if isinstance(values.get("max_length"), int):
             upgraded["ngram_max_length"] = values["max_length"]
+    if schema_version < 6:
+        upgraded["branch_mix"] = "linear"
     return upgraded
 
 

@@ -373,15 +373,55 @@ class BinaryBagLogits(keras.layers.Layer):
         return config
 
 
+# Probabilities are read as at least this (and, for labels, at most 1 minus it) before a log.
+PROBABILITY_FLOOR = 1e-30
+
+
+def mix_probabilities(first, second, weight, pooling="linear", multi_label=False):
+    """Two (batch, classes) probability arrays mixed with ``weight`` on the first (tensors or NumPy).
+
+    ``linear``: ``w * first + (1 - w) * second``. ``log`` (a logarithmic opinion pool):
+    ``softmax(w * log(first) + (1 - w) * log(second))``, the normalized weighted geometric mean;
+    with ``multi_label``, each label's ``sigmoid(w * logit(first) + (1 - w) * logit(second))``.
+
+    Returns:
+        (batch, classes) tensor.
+    """
+    if pooling == "linear":
+        return weight * first + (1.0 - weight) * second
+
+    def log_odds(probabilities):
+        present = ops.log(ops.maximum(probabilities, PROBABILITY_FLOOR))
+        if not multi_label:
+            return present
+        return present - ops.log(ops.maximum(1.0 - probabilities, PROBABILITY_FLOOR))
+
+    pooled = weight * log_odds(first) + (1.0 - weight) * log_odds(second)
+    return ops.sigmoid(pooled) if multi_label else ops.softmax(pooled, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="textlstm")
 class BranchMix(keras.layers.Layer):
-    """``w * first + (1 - w) * second``: two branches' probabilities, mixed by a weight that is not
-    trained by gradient descent but chosen on validation data after training (0.5 until then).
+    """Two branches' probabilities, mixed by a weight ``w`` on the first that is not trained by
+    gradient descent but chosen on validation data after training (0.5 until then):
+    ``mix_probabilities`` with ``pooling``, ``linear`` (``w * first + (1 - w) * second``) or ``log``
+    (the normalized weighted geometric mean; each label's log-odds with ``multi_label``).
+
+    Args:
+        pooling: "linear" or "log".
+        multi_label: the inputs are independent per-label probabilities (``log`` pools log-odds).
 
     Weights (not trained): ``first_weight`` () float32, ``w``.
 
     Input shapes: [(batch, classes), (batch, classes)]. Output shape: (batch, classes).
     """
+
+    def __init__(self, pooling="linear", multi_label=False, **kwargs):
+        super().__init__(**kwargs)
+        if pooling not in ("linear", "log"):
+            raise ValueError(f"pooling must be 'linear' or 'log', got {pooling!r}")
+        self.pooling = pooling
+        self.multi_label = bool(multi_label)
 
     def build(self, input_shape):
         self.first_weight = self.add_weight(
@@ -390,7 +430,12 @@ class BranchMix(keras.layers.Layer):
 
     def call(self, inputs):
         first, second = inputs
-        return self.first_weight * first + (1.0 - self.first_weight) * second
+        return mix_probabilities(first, second, self.first_weight, self.pooling, self.multi_label)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pooling=self.pooling, multi_label=self.multi_label)
+        return config

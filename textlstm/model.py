@@ -24,7 +24,7 @@ With ``ngrams > 1`` (the default) the output mixes that with an n-gram branch:
     -> TF-IDF vector x weights                                 (batch, classes)
     + the same over the words' character 2..5-grams            (batch, time * 64) -> (batch, classes)
     -> softmax or sigmoid                                      (batch, classes)   n-gram branch
-    w * recurrent + (1 - w) * ngram                            (batch, classes)   BranchMix
+    w * recurrent + (1 - w) * ngram, as log-probabilities      (batch, classes)   BranchMix
 
 With ``naive_bayes`` (the default) the n-gram branch is itself a mix of two regressions over the
 same token and n-gram ids:
@@ -32,11 +32,13 @@ same token and n-gram ids:
     TF-IDF regression, as above               -> softmax or sigmoid         (batch, classes)
     which ids the text holds x weights (naive Bayes, ``BinaryBagLogits``)   (batch, classes)
     -> normalized one-vs-rest sigmoids (single-label) or sigmoids           (batch, classes)
-    v * tfidf + (1 - v) * naive_bayes                                       (batch, classes)   BranchMix
+    v * tfidf + (1 - v) * naive_bayes, as log-probabilities                 (batch, classes)   BranchMix
 
-The regressions are fitted by scikit-learn before the recurrent members train
-(``textlstm.ngram_fit``); Keras does not train their weights. ``w`` and ``v`` are 0.5 until training
-chooses them on the validation data (``training.choose_branch_mix``).
+Both mixes pool as ``config.branch_mix`` says: ``log`` (the default) adds the weighted
+log-probabilities and normalizes (softmax; for multi-label, each label's log-odds and a sigmoid),
+``linear`` adds the weighted probabilities. The regressions are fitted by scikit-learn before the
+recurrent members train (``textlstm.ngram_fit``); Keras does not train their weights. ``w`` and
+``v`` are 0.5 until training chooses them on the validation data (``training.choose_branch_mix``).
 """
 
 import re
@@ -106,6 +108,7 @@ def build_model(config, vocabulary_size, num_classes):
     recurrent = _recurrent(config, member_ids, mask, vocabulary_size, num_classes, recurrent_name)
     if config.ngrams == 1:
         return keras.Model(token_ids, recurrent, name="textlstm")
+    multi_label = config.task == "multi-label"
     bag_ids = _bag_ids(config, token_ids, vocabulary_size)
     tfidf_logits = _tfidf_logits(config, token_ids, bag_ids, vocabulary_size, num_classes)
     tfidf_name = NGRAM_PARTS["tfidf"] if config.naive_bayes else BRANCHES["ngram"]
@@ -116,8 +119,8 @@ def build_model(config, vocabulary_size, num_classes):
         if config.task == "single-label":  # each class's sigmoid, divided by their sum
             bayes_logits = keras.ops.log_sigmoid(bayes_logits)
         bayes = keras.layers.Activation(_activation(config), name=NGRAM_PARTS["naive_bayes"])(bayes_logits)
-        ngram = BranchMix(name=BRANCHES["ngram"])([ngram, bayes])
-    probabilities = BranchMix(name=OUTPUT)([recurrent, ngram])
+        ngram = BranchMix(config.branch_mix, multi_label, name=BRANCHES["ngram"])([ngram, bayes])
+    probabilities = BranchMix(config.branch_mix, multi_label, name=OUTPUT)([recurrent, ngram])
     return keras.Model(token_ids, probabilities, name="textlstm")
 
 

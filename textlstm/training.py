@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.fused_adam import FusedAdam
+from textlstm.layers import mix_probabilities
 from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_PARTS, OUTPUT, member_outputs, member_prefix
 from textlstm.ngram_fit import fit_ngram_branch, tfidf_layers
@@ -161,8 +162,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     Returns:
         History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; the latest of the
         members') and ``best_epochs`` ({member output: 1-based epoch}); with an n-gram branch also
-        ``ngram_fit`` (from ``fit_ngram_branch``), ``recurrent_weight``, ``mix_validation_texts``
-        and with a naive-Bayes regression ``tfidf_weight`` (from ``choose_branch_mix``).
+        ``ngram_fit`` (from ``fit_ngram_branch``), ``recurrent_weight``, ``mix_validation_texts``,
+        ``branch_mix`` and with a naive-Bayes regression ``tfidf_weight`` (from ``choose_branch_mix``).
     """
     single = config.task == "single-label"
     ngram = None
@@ -221,9 +222,10 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
 def choose_branch_mix(model, validation, single, min_texts=None):
     """Set how the output mixes the branches, after training, from the validation data.
 
-    The output is ``w * recurrent + (1 - w) * ngram`` (``BranchMix``; 0.5 while training, which
-    trains each branch on its own loss); with a naive-Bayes regression, the n-gram branch is
-    ``v * tfidf + (1 - v) * naive_bayes``. ``w`` (and ``v``) become the ones of 0, 0.1, ..., 1 whose
+    The output is ``w * recurrent + (1 - w) * ngram`` (``BranchMix``, of log-probabilities or of
+    probabilities as the layer pools; 0.5 while training, which trains each branch on its own
+    loss); with a naive-Bayes regression, the n-gram branch is ``v * tfidf + (1 - v) *
+    naive_bayes``, pooled the same way. ``w`` (and ``v``) become the ones of 0, 0.1, ..., 1 whose
     mix has the lowest validation cross-entropy; of equal losses, the ones nearest 0.5. With fewer
     than ``min_texts`` validation texts (default ``MIX_MIN_TEXTS``) they stay 0.5: a choice on a
     handful of texts follows their noise.
@@ -234,27 +236,33 @@ def choose_branch_mix(model, validation, single, min_texts=None):
         single: single-label (categorical cross-entropy) or multi-label (binary).
 
     Returns:
-        {"recurrent_weight": w, "mix_validation_texts": the number of validation texts}, with
-        "tfidf_weight": v when the model has a naive-Bayes regression.
+        {"recurrent_weight": w, "mix_validation_texts": the number of validation texts,
+        "branch_mix": how the mixes pool, "log" or "linear"}, with "tfidf_weight": v when the model
+        has a naive-Bayes regression.
     """
     names = {layer.name for layer in model.layers}
     parts = [BRANCHES["recurrent"], *(NGRAM_PARTS.values() if NGRAM_PARTS["tfidf"] in names else [BRANCHES["ngram"]])]
     view = keras.Model(model.input, keras.ops.stack([model.get_layer(name).output for name in parts], axis=1))
     targets, probabilities = predict_dataset(view, validation)  # (texts, parts, classes)
-    # (w, v): the output is w * part 0 + (1 - w) * (v * part 1 + (1 - v) * part 2); v = 1 with two parts.
+    # (w, v): the output mixes part 0 (weight w) with part 1 or, with three parts, with the mix of
+    # part 1 (weight v) and part 2; v = 1 with two parts.
     grid = [(w, v) for w in MIX_WEIGHTS for v in (MIX_WEIGHTS if len(parts) == 3 else [1.0])]
     chosen = (0.5, 0.5 if len(parts) == 3 else 1.0)
     if len(targets) >= (MIX_MIN_TEXTS if min_texts is None else min_texts):
         loss = _loss(single)
+        mixes = [model.get_layer(OUTPUT), *([model.get_layer(BRANCHES["ngram"])] if len(parts) == 3 else [])]
+
+        def mix(layer, first, second, weight):
+            return mix_probabilities(first, second, weight, layer.pooling, layer.multi_label)
 
         def mixed(w, v):
-            ngram = v * probabilities[:, 1] + (1 - v) * probabilities[:, -1]
-            return w * probabilities[:, 0] + (1 - w) * ngram
+            ngram = mix(mixes[1], probabilities[:, 1], probabilities[:, 2], v) if len(parts) == 3 else probabilities[:, 1]
+            return mix(mixes[0], probabilities[:, 0], ngram, w)
 
         losses = [round(float(loss(targets, mixed(w, v))), 6) for w, v in grid]
         chosen = min(zip(losses, grid), key=lambda pair: (pair[0], abs(pair[1][0] - 0.5) + abs(pair[1][1] - 0.5)))[1]
     model.get_layer(OUTPUT).first_weight.assign(chosen[0])
-    result = {"recurrent_weight": chosen[0], "mix_validation_texts": len(targets)}
+    result = {"recurrent_weight": chosen[0], "mix_validation_texts": len(targets), "branch_mix": model.get_layer(OUTPUT).pooling}
     if len(parts) == 3:
         model.get_layer(BRANCHES["ngram"]).first_weight.assign(chosen[1])
         result["tfidf_weight"] = chosen[1]
@@ -350,6 +358,8 @@ def branch_mix_text(history):
     if "tfidf_weight" in history:
         share = history["tfidf_weight"]
         mix += f" ({share:.1f} x TF-IDF + {1 - share:.1f} x naive-Bayes regression)"
+    if history.get("branch_mix") == "log":
+        mix += ", as log-probabilities"
     if texts < MIX_MIN_TEXTS:
         return f"{mix} (kept: {texts} validation texts, fewer than {MIX_MIN_TEXTS} to choose the mix on)"
     return f"{mix} (the mix with the lowest loss on {texts} validation texts)"
