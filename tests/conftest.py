@@ -8,6 +8,12 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+def geometric_mix(first, second, weight):
+    """NumPy reference of the log-probability mix: first^w * second^(1 - w), each row normalized."""
+    product = first**weight * second ** (1 - weight)
+    return product / product.sum(axis=1, keepdims=True)
+
+
 # The publishers' original files beside the project (../shared); tests that need them skip without.
 ORIGINALS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "originals"
 needs_originals = pytest.mark.skipif(not ORIGINALS.is_dir(), reason="../shared/datasets/originals is not present")

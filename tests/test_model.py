@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import geometric_mix
 from textlstm.config import Config
 from textlstm.model import BRANCHES, CJK_PAIRS, NGRAM_PARTS, build_model, embedding_layers, fill_token_tables, member_outputs, with_attention
 
@@ -33,16 +34,10 @@ def test_padding_changes_nothing(encoder, pooling):
     np.testing.assert_allclose(model(longer), expected, atol=1e-5)
 
 
-def geometric(first, second, weight):
-    """The normalized weighted geometric mean of two (batch, classes) distributions."""
-    product = first**weight * second ** (1 - weight)
-    return product / product.sum(axis=1, keepdims=True)
-
-
 @pytest.mark.parametrize("pooling", ["log", "linear"])
 def test_output_mixes_the_recurrent_and_ngram_branches(pooling):
     model = small_model(naive_bayes=False, branch_mix=pooling)
-    mix = geometric if pooling == "log" else lambda first, second, weight: weight * first + (1 - weight) * second
+    mix = geometric_mix if pooling == "log" else lambda first, second, weight: weight * first + (1 - weight) * second
     rng = np.random.default_rng(0)
     weights = model.get_layer("ngram_weights")
     for variable in (weights.idf, weights.kernel, weights.bias):
@@ -78,10 +73,10 @@ def test_the_ngram_branch_mixes_tfidf_and_naive_bayes_regressions():
         rows.append(sigmoids / sigmoids.sum())
     np.testing.assert_allclose(naive_bayes, rows, atol=1e-5)
     tfidf, naive_bayes = np.asarray(tfidf, "float64"), np.asarray(naive_bayes, "float64")
-    np.testing.assert_allclose(ngram, geometric(tfidf, naive_bayes, 0.5), atol=1e-6)  # 0.5 until training chooses
+    np.testing.assert_allclose(ngram, geometric_mix(tfidf, naive_bayes, 0.5), atol=1e-6)  # 0.5 until training chooses
     model.get_layer(BRANCHES["ngram"]).first_weight.assign(0.8)
     recurrent = keras.Model(model.input, model.get_layer(BRANCHES["recurrent"]).output)(ids).numpy().astype("float64")
-    np.testing.assert_allclose(model(ids), geometric(recurrent, geometric(tfidf, naive_bayes, 0.8), 0.5), atol=1e-6)
+    np.testing.assert_allclose(model(ids), geometric_mix(recurrent, geometric_mix(tfidf, naive_bayes, 0.8), 0.5), atol=1e-6)
 
 
 def numpy_ngram_branch(ids, idf, kernel, bias, vocabulary_size, buckets):

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.pipeline import make_union
 
-from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
+from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS, geometric_mix
 from textlstm import TextClassifier
 from textlstm.layers import BinaryBagLogits, TfidfLogits
 from textlstm.model import BRANCHES, NGRAM_PARTS
@@ -232,8 +232,8 @@ def test_the_naive_bayes_regression_is_nbsvm_by_scikit_learn(labels):
     assert fitted["validation_losses"][fitted["c"]] == pytest.approx(loss, abs=1e-4)
     # The branch is the two regressions' mix (of log-probabilities), v chosen beside the recurrent weight.
     v = classifier.history_["tfidf_weight"]
-    mixed = ngram_probabilities(classifier, TEXTS) ** v * got ** (1 - v)
-    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS, None), mixed / mixed.sum(axis=1, keepdims=True), atol=1e-6)
+    mixed = geometric_mix(ngram_probabilities(classifier, TEXTS), got, v)
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS, None), mixed, atol=1e-6)
 
 
 def test_multi_label_naive_bayes_is_one_regression_per_label():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import FAST, LABELS, TEXTS
+from conftest import FAST, LABELS, TEXTS, geometric_mix
 from textlstm import TextClassifier, training
 from textlstm.config import Config
 from textlstm.members import MemberBlocks
@@ -221,11 +221,6 @@ def test_branch_mix_chooses_the_ngram_branchs_two_regressions_too():
     assert choose_branch_mix(model, _validation([[2], [3]], [1, 0]), single=True, min_texts=3) == {**_mix(0.5, 2), "tfidf_weight": 0.5}
 
 
-def _geometric(first, second, weight):
-    product = first**weight * second ** (1 - weight)
-    return product / product.sum(axis=1, keepdims=True)
-
-
 @pytest.mark.parametrize("pooling", ["log", "linear"])
 def test_the_output_is_the_chosen_mix_of_the_three_parts(pooling, monkeypatch):
     """A NumPy reference of both mixes, from the recurrent branch's and the two regressions' probabilities."""
@@ -238,7 +233,7 @@ def test_the_output_is_the_chosen_mix_of_the_three_parts(pooling, monkeypatch):
     view = keras.Model(model.input, [model.get_layer(name).output for name in names])
     recurrent, tfidf, bayes, output = (part.numpy().astype("float64") for part in view(classifier.tokenizer_(np.array(TEXTS))))
     if pooling == "log":
-        expected = _geometric(recurrent, _geometric(tfidf, bayes, v), w)
+        expected = geometric_mix(recurrent, geometric_mix(tfidf, bayes, v), w)
     else:
         expected = w * recurrent + (1 - w) * (v * tfidf + (1 - v) * bayes)
     np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-6)

@@ -430,7 +430,12 @@ class BranchMix(keras.layers.Layer):
 
     def call(self, inputs):
         first, second = inputs
-        return mix_probabilities(first, second, self.first_weight, self.pooling, self.multi_label)
+        return self.mix(first, second, self.first_weight)
+
+    def mix(self, first, second, weight):
+        """``first`` and ``second`` (batch, classes) mixed as this layer pools, at ``weight`` (tensors
+        or NumPy): how ``training.choose_branch_mix`` scores a candidate weight."""
+        return mix_probabilities(first, second, weight, self.pooling, self.multi_label)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]

@@ -7,7 +7,6 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.fused_adam import FusedAdam
-from textlstm.layers import mix_probabilities
 from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_PARTS, OUTPUT, member_outputs, member_prefix
 from textlstm.ngram_fit import fit_ngram_branch, tfidf_layers
@@ -250,14 +249,12 @@ def choose_branch_mix(model, validation, single, min_texts=None):
     chosen = (0.5, 0.5 if len(parts) == 3 else 1.0)
     if len(targets) >= (MIX_MIN_TEXTS if min_texts is None else min_texts):
         loss = _loss(single)
-        mixes = [model.get_layer(OUTPUT), *([model.get_layer(BRANCHES["ngram"])] if len(parts) == 3 else [])]
-
-        def mix(layer, first, second, weight):
-            return mix_probabilities(first, second, weight, layer.pooling, layer.multi_label)
+        output_mix = model.get_layer(OUTPUT)
+        ngram_mix = model.get_layer(BRANCHES["ngram"]) if len(parts) == 3 else None
 
         def mixed(w, v):
-            ngram = mix(mixes[1], probabilities[:, 1], probabilities[:, 2], v) if len(parts) == 3 else probabilities[:, 1]
-            return mix(mixes[0], probabilities[:, 0], ngram, w)
+            ngram = ngram_mix.mix(probabilities[:, 1], probabilities[:, 2], v) if ngram_mix else probabilities[:, 1]
+            return output_mix.mix(probabilities[:, 0], ngram, w)
 
         losses = [round(float(loss(targets, mixed(w, v))), 6) for w, v in grid]
         chosen = min(zip(losses, grid), key=lambda pair: (pair[0], abs(pair[1][0] - 0.5) + abs(pair[1][1] - 0.5)))[1]
