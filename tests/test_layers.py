@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from keras.src.testing import TestCase
 
+from conftest import geometric_mix
 from textlstm.layers import (
     AttentionPooling,
     BranchMix,
@@ -136,8 +137,7 @@ def test_cjk_character_pairs_match_numpy_and_need_two_cjk_characters():
 def test_log_mix_is_the_normalized_weighted_geometric_mean():
     first = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]], "float32")
     second = np.array([[0.1, 0.3, 0.6], [0.5, 0.25, 0.25]], "float32")
-    product = first**0.25 * second**0.75
-    np.testing.assert_allclose(mix_probabilities(first, second, 0.25, "log"), product / product.sum(axis=1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(mix_probabilities(first, second, 0.25, "log"), geometric_mix(first, second, 0.25), rtol=1e-5)
     np.testing.assert_allclose(mix_probabilities(first, second, 0.25, "linear"), 0.25 * first + 0.75 * second, rtol=1e-6)
     np.testing.assert_allclose(mix_probabilities(first, second, 1.0, "log"), first, rtol=1e-5)  # w = 1: the first alone
     # A class one branch rules out (probability 0) stays ruled out, without NaN.

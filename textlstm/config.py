@@ -55,7 +55,7 @@ Task = typing.Literal["single-label", "multi-label"]
 EarlyStoppingMetric = typing.Literal["macro_f1", "loss"]
 ClassWeight = typing.Literal["none", "balanced"]
 Precision = typing.Literal["float32", "mixed_float16", "mixed_bfloat16"]
-BranchPooling = typing.Literal["log", "linear"]
+BranchMixing = typing.Literal["log", "linear"]
 
 
 def _field(default, help, shown=None):
@@ -161,7 +161,7 @@ class Config:
         "logistic regression per class). The branch mixes it with the TF-IDF regression by validation "
         "loss. --no-naive-bayes leaves it out.",
     )
-    branch_mix: BranchPooling = _field(
+    branch_mix: BranchMixing = _field(
         "log",
         "How the output mixes the recurrent and n-gram branches' probabilities, and the n-gram branch "
         "its two regressions', with a weight w chosen by validation loss: log: the normalized weighted "

@@ -247,10 +247,10 @@ def choose_branch_mix(model, validation, single, min_texts=None):
     # part 1 (weight v) and part 2; v = 1 with two parts.
     grid = [(w, v) for w in MIX_WEIGHTS for v in (MIX_WEIGHTS if len(parts) == 3 else [1.0])]
     chosen = (0.5, 0.5 if len(parts) == 3 else 1.0)
+    output_mix = model.get_layer(OUTPUT)
+    ngram_mix = model.get_layer(BRANCHES["ngram"]) if len(parts) == 3 else None
     if len(targets) >= (MIX_MIN_TEXTS if min_texts is None else min_texts):
         loss = _loss(single)
-        output_mix = model.get_layer(OUTPUT)
-        ngram_mix = model.get_layer(BRANCHES["ngram"]) if len(parts) == 3 else None
 
         def mixed(w, v):
             ngram = ngram_mix.mix(probabilities[:, 1], probabilities[:, 2], v) if ngram_mix else probabilities[:, 1]
@@ -258,10 +258,10 @@ def choose_branch_mix(model, validation, single, min_texts=None):
 
         losses = [round(float(loss(targets, mixed(w, v))), 6) for w, v in grid]
         chosen = min(zip(losses, grid), key=lambda pair: (pair[0], abs(pair[1][0] - 0.5) + abs(pair[1][1] - 0.5)))[1]
-    model.get_layer(OUTPUT).first_weight.assign(chosen[0])
-    result = {"recurrent_weight": chosen[0], "mix_validation_texts": len(targets), "branch_mix": model.get_layer(OUTPUT).pooling}
-    if len(parts) == 3:
-        model.get_layer(BRANCHES["ngram"]).first_weight.assign(chosen[1])
+    output_mix.first_weight.assign(chosen[0])
+    result = {"recurrent_weight": chosen[0], "mix_validation_texts": len(targets), "branch_mix": output_mix.pooling}
+    if ngram_mix is not None:
+        ngram_mix.first_weight.assign(chosen[1])
         result["tfidf_weight"] = chosen[1]
     return result
 
