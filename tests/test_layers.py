@@ -75,8 +75,16 @@ def test_attention_ignores_padding_values_and_extra_padding():
     np.testing.assert_allclose(weights_longer[:, :5], weights, atol=1e-6)
 
 
-def numpy_hashed_ngrams(ids, order, buckets):
-    """The n-gram ids HashedNgrams documents, one window at a time."""
+def numpy_hashed_ngrams(ids, order, buckets, edges=False):
+    """The n-gram ids HashedNgrams documents, one window at a time; with ``edges``, each row with
+    tokens read as -1 (start), its tokens, -2 (end)."""
+    if edges:
+        rows = []
+        for row in ids:
+            tokens = [int(v) for v in row if v]
+            marked = [-1, *tokens, -2] if tokens else []
+            rows.append(marked + [0] * (ids.shape[1] + 2 - len(marked)))
+        ids = np.array(rows, dtype="int64")
     columns = []
     for n in range(2, order + 1):
         for start in range(ids.shape[1] - n + 1):
@@ -100,6 +108,29 @@ def test_hashed_ngrams_match_numpy_and_are_zero_over_padding():
     assert got[0, 0] == 22 and got[1, 0] == 31
     np.testing.assert_array_equal(got[2], 0)
     assert got.min() >= 0 and got.max() <= 50
+
+
+def test_hashed_ngrams_with_edges_include_the_grams_that_open_and_close_each_text():
+    ids = np.array([[5, 6, 7, 8], [9, 3, 0, 0], [4, 0, 0, 0], [0, 0, 0, 0]], dtype="int64")
+    got = HashedNgrams(order=3, buckets=50, edges=True)(ids).numpy()
+    assert got.shape == (4, 5 + 4)  # five bigrams, then four trigrams, over six steps
+    np.testing.assert_array_equal(got, numpy_hashed_ngrams(ids, 3, 50, edges=True))
+    # By hand: (start, 5) is (-1 * 1000003 + 5) mod 50 + 1 = 3, (8, end) is (8 * 1000003 - 2) mod 50 + 1 = 23;
+    # the bigram (5, 6) is 22 as without edges. Row 2: (start, 9), (9, 3), (3, end), then padding.
+    assert got[0, :5].tolist() == [3, 22, 26, 30, 23]
+    assert got[1, :5].tolist() == [7, 31, 8, 0, 0]
+    # One token: (start, 4), (4, end) and the trigram (start, 4, end); no tokens: nothing.
+    assert np.count_nonzero(got[2]) == 3
+    np.testing.assert_array_equal(got[3], 0)
+    assert got.min() >= 0 and got.max() <= 50
+
+
+def test_hashed_ngrams_saved_before_edges_load_without_them():
+    """A model saved before the layer had ``edges`` has none in its config and reads as it did."""
+    config = HashedNgrams(order=2, buckets=50, name="h").get_config()
+    del config["edges"]
+    ids = np.array([[5, 6, 7]], dtype="int64")
+    assert HashedNgrams.from_config(config)(ids).numpy().tolist() == [[22, 26]]
 
 
 def test_hashed_ngrams_of_texts_shorter_than_n_are_empty():
@@ -167,7 +198,7 @@ def test_branch_mix_layer_pools_as_configured_and_mixes_linearly_by_default():
         BranchMix("log", multi_label=True, name="b"),
         MaskedGlobalMaxPooling1D(name="m"),
         AttentionPooling(units=3, name="a"),
-        HashedNgrams(3, 99, name="h"),
+        HashedNgrams(3, 99, edges=True, name="h"),
         NonCjkShare(7, name="s"),
         CjkCharacterPairs(7, 99, name="p"),
     ],

@@ -68,7 +68,8 @@ def test_the_ngram_branch_mixes_tfidf_and_naive_bayes_regressions():
     rows = []
     for row in ids:
         tokens = [int(v) for v in row if v]
-        held = set(tokens) | {(a * 1000003 + b) % 20 + 12 for a, b in zip(tokens, tokens[1:])}
+        marked = [-1, *tokens, -2]  # the text's start and end take part in bigrams
+        held = set(tokens) | {(a * 1000003 + b) % 20 + 12 for a, b in zip(marked, marked[1:])}
         sigmoids = 1 / (1 + np.exp(-(kernel[sorted(held)].sum(axis=0) + bias)))
         rows.append(sigmoids / sigmoids.sum())
     np.testing.assert_allclose(naive_bayes, rows, atol=1e-5)
@@ -80,12 +81,14 @@ def test_the_ngram_branch_mixes_tfidf_and_naive_bayes_regressions():
 
 
 def numpy_ngram_branch(ids, idf, kernel, bias, vocabulary_size, buckets):
-    """softmax(TF-IDF vector of a text's tokens and hashed bigrams x kernel + bias): an id seen c times
-    weighs (1 + ln c) * idf, and the vector has unit length. The character n-gram table is empty here."""
+    """softmax(TF-IDF vector of a text's tokens and hashed bigrams x kernel + bias): the bigrams of
+    the text read as start (-1), tokens, end (-2); an id seen c times weighs (1 + ln c) * idf, and the
+    vector has unit length. The character n-gram table is empty here."""
     rows = []
     for row in ids:
         tokens = [int(v) for v in row if v]
-        grams = [(a * 1000003 + b) % buckets + vocabulary_size for a, b in zip(tokens, tokens[1:])]
+        marked = [-1, *tokens, -2]
+        grams = [(a * 1000003 + b) % buckets + vocabulary_size for a, b in zip(marked, marked[1:])]
         features = {}
         for feature in tokens + grams:
             features[feature] = features.get(feature, 0) + 1

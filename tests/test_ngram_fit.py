@@ -92,7 +92,10 @@ def regression_probabilities(matrix, labels, classes):
 
 
 def _word_grams(tokens, max_n):
-    return [" ".join(tokens[i : i + n]) for n in range(1, max_n + 1) for i in range(len(tokens) - n + 1)]
+    """The tokens, then the 2..max_n-grams of the text read as ``<start> tokens <end>`` (the branch's
+    ``HashedNgrams`` with edges)."""
+    marked = ["<start>", *tokens, "<end>"]
+    return tokens + [" ".join(marked[i : i + n]) for n in range(2, max_n + 1) for i in range(len(marked) - n + 1)]
 
 
 def _char_grams(padded):

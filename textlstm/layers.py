@@ -104,25 +104,36 @@ class HashedNgrams(keras.layers.Layer):
     """Ids of the contiguous n-grams (2 <= n <= ``order``) of a padded id sequence, hashed to buckets.
 
     The n-gram starting at step t is ``h = id_t``, then ``h = (h * 1000003 + id_{t+k}) mod buckets``
-    for k = 1..n-1; its id is ``h + 1``, and 0 (padding) when any of its tokens is padding.
+    for k = 1..n-1 (mod rounding down, so the result is never negative); its id is ``h + 1``, and 0
+    (padding) when any of its tokens is padding.
+
+    With ``edges``, each text that has a token is read as ``START tokens END`` (START = -1 and
+    END = -2 stand for the text's edges), so its n-grams include the ones that open and close it:
+    "What" opening a question and "in" ending one give n-grams of their own.
 
     Args:
         order: longest n-gram (>= 2).
         buckets: number of hash buckets; output ids lie in [0, buckets].
+        edges: whether the text's start and end take part in n-grams.
 
-    Input shape: (batch, time) int64, 0 = padding.
-    Output shape: (batch, sum over n of max(time - n + 1, 0)) int64: the bigrams, then the trigrams...
+    Input shape: (batch, time) int64, right-padded with 0.
+    Output shape: (batch, sum over n of max(steps - n + 1, 0)) int64, steps = time (time + 2 with
+    ``edges``): the bigrams, then the trigrams...
     """
 
     MULTIPLIER = 1000003
+    START, END = -1, -2
 
-    def __init__(self, order=2, buckets=2**17, **kwargs):
+    def __init__(self, order=2, buckets=2**17, edges=False, **kwargs):
         super().__init__(**kwargs)
         self.order = int(order)
         self.buckets = int(buckets)
+        self.edges = bool(edges)
 
     def call(self, ids):
         ids = ops.cast(ids, "int64")
+        if self.edges:
+            ids = self._with_edges(ids)
         grams = []
         for n in range(2, self.order + 1):
             starts = ops.maximum(ops.shape(ids)[1] - n + 1, 0)  # n-grams per row
@@ -135,9 +146,20 @@ class HashedNgrams(keras.layers.Layer):
             grams.append(ops.where(present, hashed + 1, 0))
         return ops.concatenate(grams, axis=1)
 
+    def _with_edges(self, ids):
+        """(batch, time) -> (batch, time + 2): START, the tokens, END, then padding; a row without
+        tokens stays padding."""
+        length = ops.sum(ops.cast(ops.not_equal(ids, 0), "int64"), axis=1, keepdims=True)  # (batch, 1)
+        has_tokens = ops.greater(length, 0)
+        start = ops.where(has_tokens, self.START, 0)  # (batch, 1)
+        padded = ops.concatenate([start, ids, ops.zeros_like(start)], axis=1)
+        steps = ops.expand_dims(ops.arange(ops.shape(padded)[1], dtype="int64"), 0)  # (1, time + 2)
+        at_end = ops.logical_and(ops.equal(steps, length + 1), has_tokens)
+        return ops.where(at_end, self.END, padded)
+
     def get_config(self):
         config = super().get_config()
-        config.update(order=self.order, buckets=self.buckets)
+        config.update(order=self.order, buckets=self.buckets, edges=self.edges)
         return config
 
 
