@@ -116,10 +116,10 @@ def test_hashed_ngrams_with_edges_include_the_grams_that_open_and_close_each_tex
     assert got.shape == (4, 5 + 4)  # five bigrams, then four trigrams, over six steps
     np.testing.assert_array_equal(got, numpy_hashed_ngrams(ids, 3, 50, edges=True))
     # By hand: (start, 5) is (-1 * 1000003 + 5) mod 50 + 1 = 3, (8, end) is (8 * 1000003 - 2) mod 50 + 1 = 23;
-    # the bigram (5, 6) is 22 as without edges. Row 2: (start, 9), (9, 3), (3, end), then padding.
+    # the bigram (5, 6) is 22 as without edges. The second row: (start, 9), (9, 3), (3, end), then padding.
     assert got[0, :5].tolist() == [3, 22, 26, 30, 23]
     assert got[1, :5].tolist() == [7, 31, 8, 0, 0]
-    # One token: (start, 4), (4, end) and the trigram (start, 4, end); no tokens: nothing.
+    # The third row, one token: (start, 4), (4, end) and the trigram (start, 4, end); the fourth, no tokens: nothing.
     assert np.count_nonzero(got[2]) == 3
     np.testing.assert_array_equal(got[3], 0)
     assert got.min() >= 0 and got.max() <= 50

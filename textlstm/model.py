@@ -246,8 +246,9 @@ def _pool(config, sequence, mask, prefix=""):
 
 
 def _bag_ids(config, token_ids, vocabulary_size):
-    """The n-gram branch's word bag: the token ids, then their hashed 2..N-grams shifted past the
-    vocabulary, (batch, time + grams) int64 in [0, vocabulary_size + ngram_buckets), 0 = padding."""
+    """The n-gram branch's word bag: the token ids, then the hashed 2..N-grams of the text read as
+    start, tokens, end (``HashedNgrams`` with edges) shifted past the vocabulary,
+    (batch, time + grams) int64 in [0, vocabulary_size + ngram_buckets), 0 = padding."""
     gram_ids = HashedNgrams(config.ngrams, config.ngram_buckets, edges=True, name="hashed_ngrams")(token_ids)  # (batch, grams)
     shifted = keras.ops.where(gram_ids > 0, gram_ids + vocabulary_size - 1, 0)  # after the token ids
     return keras.ops.concatenate([token_ids, shifted], axis=1)
