@@ -5,9 +5,9 @@
   ``GlobalMaxPooling1D`` ignores them, so padded positions (zeros after the RNN) can win the max.
   Both take ``mask`` explicitly: (batch, time) bool, True on tokens.
 - Ids derived from the token ids, for the members and the n-gram branch: ``HashedNgrams`` (word
-  n-grams, optionally with the text's start and end), ``TokenCharNgrams`` (each word's character n-grams), ``CjkCharacterPairs`` (pairs of
-  adjacent CJK characters, embedded by the members) and ``NonCjkShare`` (the share of a text's
-  tokens that are not CJK characters).
+  n-grams, optionally with the text's start and end), ``TokenCharNgrams`` (each word's character
+  n-grams), ``CjkCharacterPairs`` (pairs of adjacent CJK characters, embedded by the members) and
+  ``NonCjkShare`` (the share of a text's tokens that are not CJK characters).
 - The n-gram branch and the output: ``TfidfLogits`` (a TF-IDF logistic regression whose weights
   scikit-learn sets), ``BinaryBagLogits`` (a linear model over which ids a text holds: the
   naive-Bayes regression's) and ``BranchMix`` (two branches' mix: recurrent and n-gram, or the
