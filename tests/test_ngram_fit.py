@@ -91,10 +91,15 @@ def ngram_probabilities(classifier, texts, part="tfidf"):
     return branch(classifier.tokenizer_(np.array(texts))).numpy()
 
 
+def reference_regression(c):
+    """scikit-learn's LogisticRegression(C=c) with the n-gram branch's solver: the tests' reference."""
+    return LogisticRegression(C=c, solver=SOLVER, max_iter=2000)
+
+
 def regression_probabilities(matrix, labels, classes):
     """scikit-learn's LogisticRegression(C=10), with the branch's solver, fitted on ``matrix``: its
     probabilities of the same rows, columns in the order of ``classes``."""
-    regression = LogisticRegression(C=10, solver=SOLVER, max_iter=2000).fit(matrix, labels)
+    regression = reference_regression(10).fit(matrix, labels)
     return regression.predict_proba(matrix)[:, [list(regression.classes_).index(c) for c in classes]]
 
 
@@ -180,7 +185,7 @@ def test_multi_label_branch_is_one_logistic_regression_per_label():
     got = ngram_probabilities(classifier, texts)
     for column, label in enumerate(classifier.classes_):
         present = np.array([label in text_labels.split("|") for text_labels in labels])
-        expected = LogisticRegression(C=10, solver=SOLVER, max_iter=2000).fit(features, present).predict_proba(features)[:, 1]
+        expected = reference_regression(10).fit(features, present).predict_proba(features)[:, 1]
         np.testing.assert_allclose(got[:, column], expected, atol=2e-3, err_msg=label)
 
 
@@ -217,7 +222,7 @@ def naive_bayes_reference(texts, labels, classes, c):
     for label in problems:
         positive = labels == label
         scaled = matrix.multiply(log_count_ratios(matrix, positive)).tocsr()
-        regression = LogisticRegression(C=c, solver=SOLVER, max_iter=2000).fit(scaled, positive)
+        regression = reference_regression(c).fit(scaled, positive)
         probabilities.append(regression.predict_proba(scaled)[:, 1])
     probabilities = np.stack(probabilities, axis=1)
     if len(classes) == 2:
@@ -262,7 +267,7 @@ def test_multi_label_naive_bayes_is_one_regression_per_label():
             np.testing.assert_allclose(got[:, column], 1.0, err_msg=label)
             continue
         scaled = matrix.multiply(log_count_ratios(matrix, present)).tocsr()
-        expected = LogisticRegression(C=c, solver=SOLVER, max_iter=2000).fit(scaled, present).predict_proba(scaled)[:, 1]
+        expected = reference_regression(c).fit(scaled, present).predict_proba(scaled)[:, 1]
         np.testing.assert_allclose(got[:, column], expected, atol=2e-3, err_msg=label)
 
 

@@ -35,7 +35,7 @@ MAX_ITERATIONS = 2000
 # The regressions' solver. scikit-learn's default, L-BFGS, spends most of a fit on its own update
 # of the (features x classes) coefficients (online_shopping_10cats: 229,576 features, 10 classes,
 # C=1: 21 of 32 s), and takes 54-189 iterations where Newton-CG takes 5-13, each a few sparse
-# products; its validation losses were lower, or within 0.001 (README, "Newton-CG"). One
+# products; Newton-CG's validation losses were lower, or within 0.001 (README, "Newton-CG"). One
 # exception measured: online_shopping_10cats's 30 binary naive-Bayes fits took 77 s, 23 with L-BFGS.
 SOLVER = "newton-cg"
 # The values of C tried when ``Config.ngram_c`` is automatic.
