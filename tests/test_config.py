@@ -37,7 +37,7 @@ def test_invalid_values_name_the_field(settings, message):
 
 @pytest.mark.parametrize(
     "train_count, expected",
-    [(0, (32, 20, 1e-3)), (19_999, (32, 20, 1e-3)), (20_000, (64, 20, 1e-3)), (49_999, (64, 20, 1e-3)), (50_000, (256, 10, 3e-3))],
+    [(0, (32, 20, 1e-3)), (19_999, (32, 20, 1e-3)), (20_000, (64, 20, 1e-3)), (49_999, (64, 20, 1e-3)), (50_000, (256, 4, 3e-3))],
 )
 def test_automatic_training_settings_by_data_size(train_count, expected):
     resolved = Config().resolve_training(train_count)
@@ -48,7 +48,7 @@ def test_training_settings_given_are_kept():
     config = Config(batch_size=8, learning_rate=0.01)
     assert config.automatic_training() == ["epochs"]
     resolved = config.resolve_training(60_000)
-    assert (resolved.batch_size, resolved.epochs, resolved.learning_rate) == (8, 10, 0.01)
+    assert (resolved.batch_size, resolved.epochs, resolved.learning_rate) == (8, 4, 0.01)
     assert resolved.automatic_training() == []
     with pytest.raises(ConfigError, match="epochs: expected an integer >= 1, got 0"):
         Config(epochs=0)

@@ -33,7 +33,7 @@ CJK_PAIRS_SHARE = 0.5
 # texts at least, (batch size, epochs, learning rate)), largest first. Large data sets take bigger
 # steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
 AUTOMATIC_FIELDS = ("batch_size", "epochs", "learning_rate")
-AUTOMATIC_TRAINING = ((50_000, (256, 10, 3e-3)), (20_000, (64, 20, 1e-3)), (0, (32, 20, 1e-3)))
+AUTOMATIC_TRAINING = ((50_000, (256, 4, 3e-3)), (20_000, (64, 20, 1e-3)), (0, (32, 20, 1e-3)))
 
 
 def _by_data_size(name):
