@@ -19,8 +19,10 @@ Each data-set directory holds ``train.csv`` and ``test.csv`` (``text,label``) an
   characters for Chinese), Embedding 128, Bidirectional(LSTM 64), dropout 0.5, softmax, Adam 1e-3,
   batch 64, the best of 6 epochs on validation (dev.csv, else the same 10% textlstm holds out).
 
-Each (data, system, seed) runs in a child process; ``--jobs N`` runs N at a time, each child with
-cpu_count / N TensorFlow threads (and as many threads for scikit-learn and fastText). The training
+Runs go to ``--jobs N`` worker processes, each with cpu_count / N TensorFlow threads (and as many
+threads for scikit-learn and fastText). A worker imports TensorFlow once and then takes run after
+run, clearing Keras's state between them: a run gives the same accuracies as in a fresh process,
+without paying the imports again. The training
 steps of these small models are bound by per-step overhead more than by arithmetic, so two one-core
 runs side by side finish sooner than two two-core runs in turn; their seconds and texts/s are then
 measured under that sharing, and the JSON records ``jobs`` with every run.
@@ -35,7 +37,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # noqa: E402
 import concurrent.futures  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
+import multiprocessing  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
@@ -167,7 +171,7 @@ def run_recipe(train, dev, test, seed, chinese):
 
 
 RUNNERS = {"textlstm": run_textlstm, "tfidf": run_tfidf, "fasttext": run_fasttext, "recipe": run_recipe}
-THREADS = {"count": os.cpu_count() or 1}  # per run; a child sets it from its --child THREADS argument
+THREADS = {"count": os.cpu_count() or 1}  # per run; a worker sets it as it starts (start_worker)
 
 
 def cpu_description(cpuinfo=Path("/proc/cpuinfo")):
@@ -214,14 +218,10 @@ def main():
     parser.add_argument("--train-limit", type=int, help="train on a stratified sample of this many training texts (the same for every system and seed)")
     parser.add_argument("--json", default="compare.json", help="where to write every run")
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier runs' JSON files")
-    parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "SEED", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.table:
         runs = [run for path in args.table for run in json.loads(Path(path).read_text())]
         print_table(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
-        return
-    if args.child:
-        child(Path(args.directories[0]), args.child[0], int(args.child[1]), int(args.child[2]), args.train_limit)
         return
     if args.jobs < 1:
         parser.error(f"--jobs: expected an integer >= 1, got {args.jobs}")
@@ -251,23 +251,31 @@ def main():
     # Largest training files first, so that the last runs to finish are short ones.
     tasks.sort(key=lambda task: -(task[0] / "train.csv").stat().st_size)
 
-    def run(task):
-        directory, system, seed = task
-        arguments = [str(directory), "--child", system, str(seed), str(threads)]
-        if args.train_limit:
-            arguments += ["--train-limit", str(args.train_limit)]
-        result = run_child(__file__, arguments, f"{system} on {directory.name} (seed {seed})", threads)
-        return result | {"jobs": args.jobs}
-
     runs = []
     start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        for result in pool.map(run, tasks):  # in task order
-            runs.append(result)
-            print(json.dumps(result), flush=True)
+    # Worker processes read their thread limits from the environment they start with.
+    os.environ.update(thread_limits(threads))
+    workers = concurrent.futures.ProcessPoolExecutor(
+        args.jobs, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=(threads,)
+    )
+    with workers:
+        futures = [workers.submit(run_in_worker, *task, args.train_limit) for task in tasks]
+        for task, future in zip(tasks, futures):  # in task order
+            directory, system, seed = task
+            try:
+                result = future.result()
+            except Exception as error:
+                raise SystemExit(f"{system} on {directory.name} (seed {seed}) failed: {error!r}") from error
+            runs.append(result | {"jobs": args.jobs})
+            print(json.dumps(runs[-1]), flush=True)
     print(f"{len(runs)} runs in {(time.perf_counter() - start) / 60:.1f} min with --jobs {args.jobs}")
     Path(args.json).write_text(json.dumps(runs, indent=2))
     print_table(runs, systems)
+
+
+def thread_limits(threads):
+    """Environment variables that give BLAS and OpenMP ``threads`` threads in a new process."""
+    return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def run_child(script, arguments, what, threads=None):
@@ -276,24 +284,36 @@ def run_child(script, arguments, what, threads=None):
     With ``threads``, BLAS and OpenMP in the child get that many threads. A failed child ends the
     benchmark with ``what`` and the end of the child's stderr.
     """
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if threads else ()
-    limits = {name: str(threads) for name in names}
     command = [sys.executable, str(script), *arguments]
+    limits = thread_limits(threads) if threads else {}
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ | limits)
     if done.returncode != 0:
         raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def child(directory, system, seed, threads, train_limit=None):
-    """One (data, system, seed) run with ``threads`` threads; prints one JSON line.
+def start_worker(threads):
+    """Give this worker process ``threads`` TensorFlow threads (before its first op runs)."""
+    THREADS["count"] = threads
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def run_in_worker(directory, system, seed, train_limit=None):
+    """One (data, system, seed) run in a worker; returns its result and leaves no Keras state."""
+    try:
+        return run_one(directory, system, seed, train_limit)
+    finally:
+        keras.backend.clear_session()
+        gc.collect()
+
+
+def run_one(directory, system, seed, train_limit=None):
+    """One (data, system, seed) run with this process's threads: a dict of its results.
 
     With ``train_limit``, a stratified sample of that many training texts (drawn with seed 0, so the
     same for every system and seed) replaces the training set.
     """
-    THREADS["count"] = threads
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
     train = textlstm.read_corpus(directory / "train.csv")
     if train_limit and len(train) > train_limit:
         _, sample = stratified_indices(train.labels, train_limit / len(train), 0)
@@ -301,7 +321,7 @@ def child(directory, system, seed, threads, train_limit=None):
     test = textlstm.read_corpus(directory / "test.csv")
     dev = textlstm.read_corpus(directory / "dev.csv") if (directory / "dev.csv").is_file() else None
     predicted, seconds, rate = RUNNERS[system](train, dev, test, seed, is_chinese(train.texts))
-    result = {
+    return {
         "data": directory.name,
         "system": system,
         "seed": seed,
@@ -310,10 +330,9 @@ def child(directory, system, seed, threads, train_limit=None):
         "training_texts": len(train),
         "train_seconds": seconds,
         "predict_texts_per_second": rate,
-        "threads": threads,
+        "threads": THREADS["count"],
         "cpu": cpu_description(),
     }
-    print(json.dumps(result), flush=True)
 
 
 def print_table(runs, systems):
