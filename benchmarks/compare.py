@@ -278,15 +278,12 @@ def thread_limits(threads):
     return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def run_child(script, arguments, what, threads=None):
-    """Run ``python script arguments...`` and return the JSON object on its last stdout line.
-
-    With ``threads``, BLAS and OpenMP in the child get that many threads. A failed child ends the
+def run_child(script, arguments, what):
+    """Run ``python script arguments...`` in a fresh process and return the JSON object on its last
+    stdout line (``speed.py`` measures each run's peak memory this way). A failed child ends the
     benchmark with ``what`` and the end of the child's stderr.
     """
-    command = [sys.executable, str(script), *arguments]
-    limits = thread_limits(threads) if threads else {}
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ | limits)
+    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
