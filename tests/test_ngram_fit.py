@@ -20,11 +20,13 @@ from textlstm.ngram_fit import (
     C_CHOICES,
     NAIVE_BAYES_C_CHOICES,
     SOLVER,
+    choose_c,
     log_count_ratios,
     naive_bayes_layer,
     tfidf_layers,
 )
 from textlstm.text import char_ngram_table, cjk_character_table, tokenize
+from textlstm.training import ngram_fit_text
 
 
 def test_char_ngram_table_by_hand():
@@ -164,12 +166,61 @@ def test_without_character_ngrams_the_branch_is_the_word_vectorizer_alone():
     assert classifier.history_["ngram_fit"]["features"] == matrix.shape[1]
 
 
+def assert_chosen_by_validation_loss(fitted, choices):
+    """The C fitted are the first of ``choices``, up to the first whose loss rose (or all), and the
+    one kept has the lowest of their losses."""
+    losses = [round(loss, 6) for loss in fitted["validation_losses"].values()]
+    tried = list(fitted["validation_losses"])
+    assert tried == list(choices[: len(tried)])
+    assert all(later <= earlier for earlier, later in zip(losses[:-2], losses[1:-1]))
+    assert len(tried) == len(choices) or losses[-1] > losses[-2]
+    assert fitted["c"] == min(tried, key=lambda c: fitted["validation_losses"][c])
+
+
+def fitting(losses):
+    """A ``choose_c`` fit and loss for {C: loss}, recording the C fitted."""
+    fitted = []
+    return fitted, lambda c: fitted.append(c) or f"fit at {c}", lambda fit: losses[float(fit.split()[-1])]
+
+
+def test_choose_c_fits_in_turn_until_the_loss_rises():
+    fitted, fit, loss = fitting({1.0: 0.5, 10.0: 0.4, 100.0: 0.45})
+    assert choose_c(C_CHOICES, fit, loss) == (10.0, "fit at 10.0", {1.0: 0.5, 10.0: 0.4, 100.0: 0.45})
+    fitted, fit, loss = fitting({1.0: 0.5, 10.0: 0.6, 100.0: 0.1})
+    assert choose_c(C_CHOICES, fit, loss) == (1.0, "fit at 1.0", {1.0: 0.5, 10.0: 0.6})
+    assert fitted == [1.0, 10.0]  # 100 is not fitted once the loss rose at 10
+    fitted, fit, loss = fitting({1.0: 0.4, 10.0: 0.4 + 1e-8, 100.0: 0.3})
+    assert choose_c(C_CHOICES, fit, loss)[0] == 100.0  # equal to 6 decimals is not a rise
+    fitted, fit, loss = fitting({1.0: 0.3, 10.0: 0.3, 100.0: 0.5})
+    assert choose_c(C_CHOICES, fit, loss)[0] == 1.0  # of equal losses, the smaller C
+
+
+def test_the_printed_fit_names_the_c_fitted_and_those_not():
+    history = {
+        "ngram_fit": {
+            "texts": 1200,
+            "features": 34567,
+            "c": 10.0,
+            "iterations": 7,
+            "validation_losses": {1.0: 0.5, 10.0: 0.4, 100.0: 0.45},
+            "naive_bayes": {"c": 0.1, "iterations": 9, "validation_losses": {0.1: 0.3, 1.0: 0.31}},
+        }
+    }
+    assert ngram_fit_text(history) == (
+        "logistic regression (C=10, the lowest validation loss of 1, 10, 100) over 34,567 TF-IDF features "
+        "of 1,200 training texts (scikit-learn, 7 solver iterations); naive-Bayes logistic regression "
+        "(C=0.1, the lowest validation loss of 0.1, 1; 10 not fitted: the loss rose at 1) over which "
+        "tokens and n-grams each text holds (9 solver iterations)"
+    )
+    history["ngram_fit"].update(c=100.0, validation_losses={})  # C given: nothing chosen
+    assert ngram_fit_text(history).startswith("logistic regression (C=100) over 34,567")
+
+
 def test_automatic_c_is_the_one_with_the_lowest_validation_cross_entropy():
     validation = (TEXTS[::3], LABELS[::3])
     classifier = TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS[1::3] + TEXTS[2::3], LABELS[1::3] + LABELS[2::3], validation_data=validation, verbose=0)
     fitted = classifier.history_["ngram_fit"]
-    assert list(fitted["validation_losses"]) == list(C_CHOICES)
-    assert fitted["c"] == min(C_CHOICES, key=lambda c: fitted["validation_losses"][c])
+    assert_chosen_by_validation_loss(fitted, C_CHOICES)
     assert classifier.config_.ngram_c == fitted["c"]  # the resolved configuration records it
     probabilities = ngram_probabilities(classifier, validation[0])
     expected = log_loss(validation[1], probabilities, labels=list(classifier.classes_))
@@ -238,8 +289,7 @@ def test_the_naive_bayes_regression_is_nbsvm_by_scikit_learn(labels):
     validation = (TEXTS[:4], labels[:4])
     classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50)).fit(TEXTS, labels, validation_data=validation, verbose=0)
     fitted = classifier.history_["ngram_fit"]["naive_bayes"]
-    assert list(fitted["validation_losses"]) == list(NAIVE_BAYES_C_CHOICES)
-    assert fitted["c"] == min(NAIVE_BAYES_C_CHOICES, key=lambda c: fitted["validation_losses"][c])
+    assert_chosen_by_validation_loss(fitted, NAIVE_BAYES_C_CHOICES)
     expected = naive_bayes_reference(TEXTS, labels, list(classifier.classes_), fitted["c"])
     got = ngram_probabilities(classifier, TEXTS, "naive_bayes")
     np.testing.assert_allclose(got, expected, atol=2e-3)

@@ -194,7 +194,8 @@ class Config:
     ngram_c: typing.Optional[float] = _field(
         None,
         "Inverse L2 regularization strength of the n-gram branch's TF-IDF logistic regression (scikit-learn's C). "
-        "Default: of 1, 10 and 100, the one with the lowest cross-entropy on the validation texts.",
+        "Default: of 1, 10 and 100, the one with the lowest cross-entropy on the validation texts (fitted "
+        "in that order until the loss rises).",
     )
     clipnorm: float = _field(1.0, "Clip each gradient to this L2 norm.")
     precision: Precision = _field(

@@ -9,7 +9,7 @@ import tensorflow as tf
 from textlstm.fused_adam import FusedAdam
 from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_PARTS, OUTPUT, member_outputs, member_prefix
-from textlstm.ngram_fit import fit_ngram_branch, tfidf_layers
+from textlstm.ngram_fit import C_CHOICES, NAIVE_BAYES_C_CHOICES, fit_ngram_branch, tfidf_layers
 
 
 # The recurrent branch's weights in the output that choose_branch_mix tries, and the fewest
@@ -368,24 +368,29 @@ def ngram_fit_text(history):
         return None
     fitted = history["ngram_fit"]
     text = (
-        f"logistic regression ({_c_text(fitted)}) over {fitted['features']:,} TF-IDF features of "
+        f"logistic regression ({_c_text(fitted, C_CHOICES)}) over {fitted['features']:,} TF-IDF features of "
         f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations)"
     )
     if "naive_bayes" in fitted:
         bayes = fitted["naive_bayes"]
         text += (
-            f"; naive-Bayes logistic regression ({_c_text(bayes)}) over which tokens and n-grams each "
+            f"; naive-Bayes logistic regression ({_c_text(bayes, NAIVE_BAYES_C_CHOICES)}) over which tokens and n-grams each "
             f"text holds ({bayes['iterations']} solver iterations)"
         )
     return text
 
 
-def _c_text(fitted):
-    """"C=10" and, when C was chosen, ", the lowest validation loss of 1, 10, 100"."""
-    chosen = ""
-    if fitted["validation_losses"]:
-        chosen = ", the lowest validation loss of " + ", ".join(f"{value:g}" for value in fitted["validation_losses"])
-    return f"C={fitted['c']:g}{chosen}"
+def _c_text(fitted, choices):
+    """"C=10" and, when C was chosen from ``choices``, ", the lowest validation loss of 1, 10, 100",
+    or of those fitted: "C=1, the lowest validation loss of 1, 10; 100 not fitted: the loss rose at 10"."""
+    tried = list(fitted["validation_losses"])
+    if not tried:
+        return f"C={fitted['c']:g}"
+    text = f"C={fitted['c']:g}, the lowest validation loss of " + ", ".join(f"{value:g}" for value in tried)
+    if len(tried) < len(choices):
+        skipped = ", ".join(f"{value:g}" for value in choices[len(tried) :])
+        text += f"; {skipped} not fitted: the loss rose at {tried[-1]:g}"
+    return text
 
 
 def predict_dataset(model, dataset):
