@@ -3,7 +3,7 @@
     python benchmarks/compare.py                                   # every data set in ../shared/datasets
     python benchmarks/compare.py ../shared/datasets/trec --seeds 3 --systems textlstm,tfidf
     python benchmarks/compare.py --jobs 2                          # two runs at a time, one core each
-    python benchmarks/compare.py --table small.json large.json     # one table from earlier runs
+    python benchmarks/compare.py --table small.json large.json     # the tables of earlier runs
     textlstm datasets write trec50 held-out/trec50                 # a registered data set as CSV files
     python benchmarks/compare.py held-out/* --train-limit 10000    # at most 10,000 training texts each
 
@@ -27,8 +27,11 @@ steps of these small models are bound by per-step overhead more than by arithmet
 runs side by side finish sooner than two two-core runs in turn; their seconds and texts/s are then
 measured under that sharing, and the JSON records ``jobs`` with every run.
 
-Prints a Markdown table (test accuracy %, mean over seeds with the half-range as ±) and writes all
-runs, with macro-F1, training seconds, prediction throughput and the CPU (``cpu_description``), to JSON.
+Writes every run, with accuracy, macro-F1, training seconds, prediction throughput and the CPU
+(``cpu_description``), to JSON, and prints and writes (``--markdown``, default beside the JSON) two
+Markdown tables: test accuracy % by data set and system (mean over seeds with the half-range as ±,
+and textlstm against each set's best baseline), then each system's mean accuracy, macro-F1,
+training seconds and prediction texts/s.
 """
 
 import os
@@ -217,11 +220,15 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each with cpu_count / jobs threads")
     parser.add_argument("--train-limit", type=int, help="train on a stratified sample of this many training texts (the same for every system and seed)")
     parser.add_argument("--json", default="compare.json", help="where to write every run")
-    parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier runs' JSON files")
+    parser.add_argument("--markdown", help="where to write the tables (default: the --json path with .md)")
+    parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the tables of earlier runs' JSON files (and write them with --markdown)")
     args = parser.parse_args()
     if args.table:
         runs = [run for path in args.table for run in json.loads(Path(path).read_text())]
-        print_table(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
+        report = markdown_report(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
+        print("\n" + report, end="")
+        if args.markdown:
+            write_atomically(args.markdown, report)
         return
     if args.jobs < 1:
         parser.error(f"--jobs: expected an integer >= 1, got {args.jobs}")
@@ -269,8 +276,10 @@ def main():
             runs.append(result | {"jobs": args.jobs})
             print(json.dumps(runs[-1]), flush=True)
     print(f"{len(runs)} runs in {(time.perf_counter() - start) / 60:.1f} min with --jobs {args.jobs}")
-    Path(args.json).write_text(json.dumps(runs, indent=2))
-    print_table(runs, systems)
+    write_atomically(args.json, json.dumps(runs, indent=2))
+    report = markdown_report(runs, systems)
+    print("\n" + report, end="")
+    write_atomically(args.markdown or Path(args.json).with_suffix(".md"), report)
 
 
 def thread_limits(threads):
@@ -332,32 +341,54 @@ def run_one(directory, system, seed, train_limit=None):
     }
 
 
-def print_table(runs, systems):
+def markdown_report(runs, systems):
+    """The runs as Markdown: test accuracy by data set and system (mean over seeds, ± half the
+    range), textlstm against each set's best baseline, the CPUs; then every system's mean accuracy,
+    macro-F1, training seconds and prediction throughput."""
     data = list(dict.fromkeys(run["data"] for run in runs))
-    print("\n| data | " + " | ".join(f"{s} acc %" for s in systems) + " | textlstm train s | textlstm vs best baseline |")
-    print("|---|" + "---|" * (len(systems) + 2))
+    of = lambda name, system: [r for r in runs if r["data"] == name and r["system"] == system]  # noqa: E731
+    lines = ["| data | " + " | ".join(f"{s} acc %" for s in systems) + " | textlstm train s | textlstm vs best baseline |"]
+    lines.append("|---|" + "---|" * (len(systems) + 2))
     means = {s: [] for s in systems}
     best_baselines = []
     for name in data:
         cells, values = [], {}
         for system in systems:
-            accuracies = [r["accuracy"] for r in runs if r["data"] == name and r["system"] == system]
+            accuracies = [r["accuracy"] for r in of(name, system)]
             values[system] = 100 * statistics.mean(accuracies)
             means[system].append(values[system])
             cells.append(f"{values[system]:.1f} ±{50 * (max(accuracies) - min(accuracies)):.1f}")
-        seconds = [r["train_seconds"] for r in runs if r["data"] == name and r["system"] == "textlstm"]
+        seconds = [r["train_seconds"] for r in of(name, "textlstm")]
         baselines = [values[s] for s in systems if s != "textlstm"]
         versus = f"{values['textlstm'] - max(baselines):+.1f}" if "textlstm" in values and baselines else ""
         best_baselines.append(max(baselines) if baselines else None)
         seconds_cell = f"{statistics.mean(seconds):.0f}" if seconds else ""
-        print(f"| {name} | " + " | ".join(cells) + f" | {seconds_cell} | {versus} |")
-    print("| mean | " + " | ".join(f"{statistics.mean(means[s]):.1f}" for s in systems) + " | | |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {seconds_cell} | {versus} |")
+    lines.append("| mean | " + " | ".join(f"{statistics.mean(means[s]):.1f}" for s in systems) + " | | |")
     if "textlstm" in means and best_baselines and None not in best_baselines:
         ours, best = statistics.mean(means["textlstm"]), statistics.mean(best_baselines)
-        print(f"\ntextlstm mean {ours:.2f}, mean of each set's best baseline {best:.2f}: {ours - best:+.2f}")
+        lines.append(f"\ntextlstm mean {ours:.2f}, mean of each set's best baseline {best:.2f}: {ours - best:+.2f}")
     cpus = sorted({run.get("cpu", "CPU not recorded") for run in runs})
-    print("Measured on: " + "; ".join(cpus))
+    lines.append("Measured on: " + "; ".join(cpus))
+    lines.append("\n| data | system | runs | accuracy % | macro-F1 % | train s | predict texts/s |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for name in data:
+        for system in systems:
+            chosen = of(name, system)
+            mean = lambda key: statistics.mean(r[key] for r in chosen)  # noqa: E731
+            lines.append(
+                f"| {name} | {system} | {len(chosen)} | {100 * mean('accuracy'):.2f} | {100 * mean('macro_f1'):.2f} "
+                f"| {mean('train_seconds'):.1f} | {mean('predict_texts_per_second'):,.0f} |"
+            )
+    return "\n".join(lines) + "\n"
 
+
+def write_atomically(path, text):
+    """Write ``text`` to ``path`` through a temporary file beside it, so that a reader never sees half of it."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
 
 if __name__ == "__main__":
     main()

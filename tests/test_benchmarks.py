@@ -1,0 +1,72 @@
+"""benchmarks/compare.py's report, from hand-made runs."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    spec = importlib.util.spec_from_file_location("compare", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(data, system, seed, accuracy, macro_f1, seconds, rate):
+    return {
+        "data": data,
+        "system": system,
+        "seed": seed,
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "train_seconds": seconds,
+        "predict_texts_per_second": rate,
+        "cpu": "Test CPU, 2 cores",
+    }
+
+
+RUNS = [
+    run("trec", "textlstm", 1, 0.90, 0.88, 20.0, 1000.0),
+    run("trec", "textlstm", 2, 0.92, 0.90, 30.0, 3000.0),
+    run("trec", "tfidf", 1, 0.88, 0.86, 1.0, 50000.0),
+    run("mr", "textlstm", 1, 0.80, 0.79, 40.0, 2000.0),
+    run("mr", "textlstm", 2, 0.78, 0.77, 50.0, 2000.0),
+    run("mr", "tfidf", 1, 0.80, 0.80, 2.0, 40000.0),
+]
+
+
+def test_the_report_by_hand(compare):
+    # trec: textlstm 91 ±1 (mean of 90 and 92), TF-IDF 88: +3; mr: 79 ±1 against 80: -1.
+    # Means 85 and 84: textlstm +1.00 over the best baselines.
+    assert compare.markdown_report(RUNS, ["textlstm", "tfidf"]) == (
+        "| data | textlstm acc % | tfidf acc % | textlstm train s | textlstm vs best baseline |\n"
+        "|---|---|---|---|---|\n"
+        "| trec | 91.0 ±1.0 | 88.0 ±0.0 | 25 | +3.0 |\n"
+        "| mr | 79.0 ±1.0 | 80.0 ±0.0 | 45 | -1.0 |\n"
+        "| mean | 85.0 | 84.0 | | |\n"
+        "\n"
+        "textlstm mean 85.00, mean of each set's best baseline 84.00: +1.00\n"
+        "Measured on: Test CPU, 2 cores\n"
+        "\n"
+        "| data | system | runs | accuracy % | macro-F1 % | train s | predict texts/s |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| trec | textlstm | 2 | 91.00 | 89.00 | 25.0 | 2,000 |\n"
+        "| trec | tfidf | 1 | 88.00 | 86.00 | 1.0 | 50,000 |\n"
+        "| mr | textlstm | 2 | 79.00 | 78.00 | 45.0 | 2,000 |\n"
+        "| mr | tfidf | 1 | 80.00 | 80.00 | 2.0 | 40,000 |\n"
+    )
+
+
+def test_table_mode_prints_and_writes_the_report_of_earlier_runs(compare, tmp_path, monkeypatch, capsys):
+    runs = tmp_path / "runs.json"
+    runs.write_text(compare.json.dumps(RUNS))
+    monkeypatch.setattr("sys.argv", ["compare.py", "--table", str(runs), "--markdown", str(tmp_path / "report.md")])
+    compare.main()
+    report = compare.markdown_report(RUNS, ["textlstm", "tfidf"])
+    assert capsys.readouterr().out == "\n" + report
+    assert (tmp_path / "report.md").read_text() == report
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.md", "runs.json"]  # no temporary file left
