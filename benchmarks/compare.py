@@ -341,12 +341,18 @@ def run_one(directory, system, seed, train_limit=None):
     }
 
 
+REPORTED = ("accuracy", "macro_f1", "train_seconds", "predict_texts_per_second")
+
+
 def markdown_report(runs, systems):
     """The runs as Markdown: test accuracy by data set and system (mean over seeds, ± half the
     range), textlstm against each set's best baseline, the CPUs; then every system's mean accuracy,
     macro-F1, training seconds and prediction throughput."""
     data = list(dict.fromkeys(run["data"] for run in runs))
-    of = lambda name, system: [r for r in runs if r["data"] == name and r["system"] == system]  # noqa: E731
+
+    def of(name, system):
+        return [run for run in runs if run["data"] == name and run["system"] == system]
+
     lines = ["| data | " + " | ".join(f"{s} acc %" for s in systems) + " | textlstm train s | textlstm vs best baseline |"]
     lines.append("|---|" + "---|" * (len(systems) + 2))
     means = {s: [] for s in systems}
@@ -375,10 +381,10 @@ def markdown_report(runs, systems):
     for name in data:
         for system in systems:
             chosen = of(name, system)
-            mean = lambda key: statistics.mean(r[key] for r in chosen)  # noqa: E731
+            mean = {key: statistics.mean(run[key] for run in chosen) for key in REPORTED}
             lines.append(
-                f"| {name} | {system} | {len(chosen)} | {100 * mean('accuracy'):.2f} | {100 * mean('macro_f1'):.2f} "
-                f"| {mean('train_seconds'):.1f} | {mean('predict_texts_per_second'):,.0f} |"
+                f"| {name} | {system} | {len(chosen)} | {100 * mean['accuracy']:.2f} | {100 * mean['macro_f1']:.2f} "
+                f"| {mean['train_seconds']:.1f} | {mean['predict_texts_per_second']:,.0f} |"
             )
     return "\n".join(lines) + "\n"
 
