@@ -223,8 +223,11 @@ def main():
     parser.add_argument("--markdown", help="where to write the tables (default: the --json path with .md)")
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the tables of earlier runs' JSON files (and write them with --markdown)")
     args = parser.parse_args()
+    for option, path in (("--json", args.json), ("--markdown", args.markdown)):
+        if path and not Path(path).resolve().parent.is_dir():
+            parser.error(f"{option}: {path}: its directory does not exist")
     if args.table:
-        runs = [run for path in args.table for run in json.loads(Path(path).read_text())]
+        runs = [run for path in args.table for run in read_runs(path, parser)]
         report = markdown_report(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
         print("\n" + report, end="")
         if args.markdown:
@@ -387,6 +390,17 @@ def markdown_report(runs, systems):
                 f"| {mean['train_seconds']:.1f} | {mean['predict_texts_per_second']:,.0f} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def read_runs(path, parser):
+    """The runs in an earlier run's JSON file; a missing or unreadable file ends with a usage error."""
+    try:
+        runs = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        parser.error(f"--table: {path}: {error.strerror if isinstance(error, OSError) else 'not JSON: ' + str(error)}")
+    if not isinstance(runs, list) or not all(isinstance(run, dict) and set(REPORTED) <= set(run) for run in runs):
+        parser.error(f"--table: {path}: expected a list of runs as compare.py writes them")
+    return runs
 
 
 def write_atomically(path, text):
