@@ -61,6 +61,7 @@ from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
 import textlstm  # noqa: E402
+from textlstm.files import write_text_atomically  # noqa: E402
 from textlstm.splits import stratified_indices, subset  # noqa: E402
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -223,15 +224,12 @@ def main():
     parser.add_argument("--markdown", help="where to write the tables (default: the --json path with .md)")
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the tables of earlier runs' JSON files (and write them with --markdown)")
     args = parser.parse_args()
-    for option, path in (("--json", args.json), ("--markdown", args.markdown)):
-        if path and not Path(path).resolve().parent.is_dir():
-            parser.error(f"{option}: {path}: its directory does not exist")
     if args.table:
         runs = [run for path in args.table for run in read_runs(path, parser)]
         report = markdown_report(runs, [name for name in SYSTEMS if any(run["system"] == name for run in runs)])
         print("\n" + report, end="")
         if args.markdown:
-            write_atomically(args.markdown, report)
+            write_text_atomically(args.markdown, report)
         return
     if args.jobs < 1:
         parser.error(f"--jobs: expected an integer >= 1, got {args.jobs}")
@@ -279,10 +277,10 @@ def main():
             runs.append(result | {"jobs": args.jobs})
             print(json.dumps(runs[-1]), flush=True)
     print(f"{len(runs)} runs in {(time.perf_counter() - start) / 60:.1f} min with --jobs {args.jobs}")
-    write_atomically(args.json, json.dumps(runs, indent=2))
+    write_text_atomically(args.json, json.dumps(runs, indent=2))
     report = markdown_report(runs, systems)
     print("\n" + report, end="")
-    write_atomically(args.markdown or Path(args.json).with_suffix(".md"), report)
+    write_text_atomically(args.markdown or Path(args.json).with_suffix(".md"), report)
 
 
 def thread_limits(threads):
@@ -398,17 +396,10 @@ def read_runs(path, parser):
         runs = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
         parser.error(f"--table: {path}: {error.strerror if isinstance(error, OSError) else 'not JSON: ' + str(error)}")
-    if not isinstance(runs, list) or not all(isinstance(run, dict) and set(REPORTED) <= set(run) for run in runs):
+    if not isinstance(runs, list) or not all(isinstance(run, dict) and {"data", "system", *REPORTED} <= set(run) for run in runs):
         parser.error(f"--table: {path}: expected a list of runs as compare.py writes them")
     return runs
 
-
-def write_atomically(path, text):
-    """Write ``text`` to ``path`` through a temporary file beside it, so that a reader never sees half of it."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 if __name__ == "__main__":
     main()

@@ -75,13 +75,12 @@ def test_table_mode_prints_and_writes_the_report_of_earlier_runs(compare, tmp_pa
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--json", "{tmp}/missing/runs.json"], "--json: {tmp}/missing/runs.json: its directory does not exist"),
         (["--table", "{tmp}/none.json"], "--table: {tmp}/none.json: No such file or directory"),
         (["--table", "{tmp}/bad.json"], "--table: {tmp}/bad.json: not JSON: Expecting value: line 1 column 1 (char 0)"),
         (["--table", "{tmp}/other.json"], "--table: {tmp}/other.json: expected a list of runs as compare.py writes them"),
     ],
 )
-def test_bad_paths_are_one_line_usage_errors(compare, tmp_path, monkeypatch, capsys, arguments, message):
+def test_bad_table_files_are_one_line_usage_errors(compare, tmp_path, monkeypatch, capsys, arguments, message):
     (tmp_path / "bad.json").write_text("runs")
     (tmp_path / "other.json").write_text('{"runs": []}')
     monkeypatch.setattr("sys.argv", ["compare.py", *[argument.format(tmp=tmp_path) for argument in arguments]])
