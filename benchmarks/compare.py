@@ -46,8 +46,6 @@ import multiprocessing  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -273,6 +271,9 @@ def main():
             try:
                 result = future.result()
             except Exception as error:
+                # Leaving the block then waits for the runs in flight, not for those never started.
+                for other in futures:
+                    other.cancel()
                 raise SystemExit(f"{system} on {directory.name} (seed {seed}) failed: {error!r}") from error
             runs.append(result | {"jobs": args.jobs})
             print(json.dumps(runs[-1]), flush=True)
@@ -286,17 +287,6 @@ def main():
 def thread_limits(threads):
     """Environment variables that give BLAS and OpenMP ``threads`` threads in a new process."""
     return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-
-
-def run_child(script, arguments, what):
-    """Run ``python script arguments...`` in a fresh process and return the JSON object on its last
-    stdout line (``speed.py`` measures each run's peak memory this way). A failed child ends the
-    benchmark with ``what`` and the end of the child's stderr.
-    """
-    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def start_worker(threads):

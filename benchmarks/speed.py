@@ -35,6 +35,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -42,7 +43,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare import DEFAULT_ROOT, cpu_description, holdout, is_chinese, run_child  # noqa: E402
+from compare import DEFAULT_ROOT, cpu_description, holdout, is_chinese  # noqa: E402
 from core_metrics import export_speeds  # noqa: E402
 
 SYSTEMS = ("recipe", "textlstm")
@@ -128,6 +129,17 @@ def run_textlstm(train, validation, test, seed, epochs, chinese, export_dir):
     accuracy = classifier.score(test[0], test[1])
     classifier.export(export_dir)
     return seconds, len(classifier.history_["loss"]), classifier.history_["best_epoch"], accuracy
+
+
+def run_child(script, arguments, what):
+    """Run ``python script arguments...`` in a fresh process and return the JSON object on its last
+    stdout line (each run in its own process, so that its peak memory is its own). A failed child
+    ends the benchmark with ``what`` and the end of the child's stderr.
+    """
+    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def child(directory, system, seed, epochs, train_limit, export_dir):

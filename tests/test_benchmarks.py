@@ -1,19 +1,22 @@
 """benchmarks/compare.py's report, from hand-made runs."""
 
-import importlib.util
+import importlib
+import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def compare():
-    spec = importlib.util.spec_from_file_location("compare", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/compare.py imported by name, as its spawned workers import it."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("compare")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
 
 
 def run(data, system, seed, accuracy, macro_f1, seconds, rate):
@@ -88,3 +91,21 @@ def test_bad_table_files_are_one_line_usage_errors(compare, tmp_path, monkeypatc
         compare.main()
     assert raised.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == "compare.py: error: " + message.format(tmp=tmp_path)
+
+
+def test_a_failed_run_names_itself_and_writes_nothing(compare, tmp_path, monkeypatch):
+    """The worker's error ends the benchmark with the run and the file's line; no JSON or Markdown
+    is written."""
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    for directory, rows in ((bad, ['"a cat",x', '"a dog"'] * 200), (good, ['"a cat",x', '"a dog",y'])):
+        directory.mkdir()
+        for name in ("train.csv", "test.csv"):
+            (directory / name).write_text("\n".join(["text,label", *rows]) + "\n")
+    output = tmp_path / "out.json"
+    for name in compare.thread_limits(1):  # main() sets them for its workers; restored after the test
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.argv", ["compare.py", str(bad), str(good), "--systems", "tfidf", "--json", str(output)])
+    with pytest.raises(SystemExit) as raised:
+        compare.main()
+    assert str(raised.value) == f"tfidf on bad (seed 1) failed: DataError('{bad / 'train.csv'}, line 3: 1 fields, but the header has 2')"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad", "good"]
