@@ -522,11 +522,13 @@ def datasets_group():
 @datasets_group.command(name="list")
 def datasets_list():
     """The registered data sets."""
-    click.echo(f"{'name':<24}{'lang':<6}{'classes':>8}  {'rows':<36}title")
-    for name in registry.names():
-        card = registry.card(name)
-        rows = ", ".join(f"{split} {count:,}" for split, count in card["rows"].items())
-        click.echo(f"{name:<24}{card['language']:<6}{len(card['labels']):>8}  {rows:<36}{card['title']}")
+    cards = {name: registry.card(name) for name in registry.names()}
+    rows = {name: ", ".join(f"{split} {count:,}" for split, count in card["rows"].items()) for name, card in cards.items()}
+    name_width = max(len("name"), *map(len, cards)) + 2
+    rows_width = max(len("rows"), *map(len, rows.values())) + 2
+    click.echo(f"{'name':<{name_width}}{'lang':<6}{'classes':>7}  {'rows':<{rows_width}}title")
+    for name, card in cards.items():
+        click.echo(f"{name:<{name_width}}{card['language']:<6}{len(card['labels']):>7}  {rows[name]:<{rows_width}}{card['title']}")
 
 
 @datasets_group.command(name="info")

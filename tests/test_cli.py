@@ -250,6 +250,11 @@ def test_datasets_list_and_file_info(workspace):
     listing = run("datasets", "list")
     assert listing.exit_code == 0
     assert "sst2" in listing.output and "train 6,920, dev 872, test 1,821" in listing.output
+    header, *lines = listing.output.splitlines()
+    columns = [header.index(name) for name in ("lang", "rows", "title")]
+    # Every row's fields start under their heading, the longest name's too.
+    for line in lines:
+        assert all(line[column - 1] == " " and line[column] != " " for column in columns), line
     info = run("datasets", "info", workspace / "train.csv", "--test", workspace / "test.csv")
     assert info.exit_code == 0, info.output
     assert "data: 12 rows, 2 classes" in info.output
