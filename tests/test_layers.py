@@ -8,11 +8,14 @@ from keras.src.testing import TestCase
 from conftest import geometric_mix
 from textlstm.layers import (
     AttentionPooling,
+    BinaryBagLogits,
     BranchMix,
     CjkCharacterPairs,
     HashedNgrams,
     MaskedGlobalMaxPooling1D,
     NonCjkShare,
+    TfidfLogits,
+    TokenCharNgrams,
     mix_probabilities,
 )
 
@@ -125,6 +128,16 @@ def test_hashed_ngrams_with_edges_include_the_grams_that_open_and_close_each_tex
     assert got.min() >= 0 and got.max() <= 50
 
 
+def test_token_char_ngrams_gathers_each_tokens_row_by_hand():
+    layer = TokenCharNgrams(vocabulary_size=4, width=2)
+    layer.build((None, None))
+    # Token 2 has n-grams 5 and 9, token 3 only 7; padding (0) and out-of-vocabulary (1) have none.
+    layer.table.assign(np.array([[0, 0], [0, 0], [5, 9], [7, 0]], dtype="int32"))
+    got = layer(np.array([[2, 3, 1], [3, 0, 0]], dtype="int64")).numpy()
+    assert got.dtype == np.int64
+    assert got.tolist() == [[5, 9, 7, 0, 0, 0], [7, 0, 0, 0, 0, 0]]
+
+
 def test_hashed_ngrams_saved_before_edges_load_without_them():
     """A model saved before the layer had ``edges`` has none in its config and reads as it did."""
     config = HashedNgrams(order=2, buckets=50, name="h").get_config()
@@ -201,6 +214,9 @@ def test_branch_mix_layer_pools_as_configured_and_mixes_linearly_by_default():
         HashedNgrams(3, 99, edges=True, name="h"),
         NonCjkShare(7, name="s"),
         CjkCharacterPairs(7, 99, name="p"),
+        TokenCharNgrams(7, 3, name="c"),
+        TfidfLogits(99, 4, use_bias=False, name="t"),
+        BinaryBagLogits(99, 4, name="n"),
     ],
 )
 def test_get_config_round_trip(layer):
