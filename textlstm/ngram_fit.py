@@ -35,8 +35,9 @@ MAX_ITERATIONS = 2000
 # The regressions' solver. scikit-learn's default, L-BFGS, spends most of a fit on its own update
 # of the (features x classes) coefficients (online_shopping_10cats: 229,576 features, 10 classes,
 # C=1: 21 of 32 s), and takes 54-189 iterations where Newton-CG takes 5-13, each a few sparse
-# products; Newton-CG's validation losses were lower, or within 0.001 (README, "Newton-CG"). One
-# exception measured: online_shopping_10cats's 30 binary naive-Bayes fits took 77 s, 23 with L-BFGS.
+# products; Newton-CG's validation losses were lower, or within 0.001 (benchmarks/EXPERIMENTS.md,
+# "Newton-CG"). One exception measured: online_shopping_10cats's 30 binary naive-Bayes fits took
+# 77 s, 23 with L-BFGS.
 SOLVER = "newton-cg"
 # The values of C tried when ``Config.ngram_c`` is automatic.
 C_CHOICES = (1.0, 10.0, 100.0)
@@ -222,7 +223,7 @@ def choose_c(choices, fit, loss):
     once a C's loss is higher than the one before, the larger C are not fitted: they are the
     slowest (the solver needs more iterations as the penalty weakens), and the choice is the same
     whenever the losses have one lowest point. On the seven benchmark sets and the two held-out
-    ones, every regression's losses over its three C did (README, "Newton-CG").
+    ones, every regression's losses over its three C did (benchmarks/EXPERIMENTS.md, "Newton-CG").
 
     Args:
         choices: increasing values of C.
