@@ -11,11 +11,11 @@ import os
 import sys
 
 # TensorFlow's native logs (its notices about oneDNN and CUDA, at levels up to ERROR on a
-# machine without a GPU) are not for the command's user: unless TF_CPP_MIN_LOG_LEVEL is set,
-# only fatal ones are shown. TensorFlow 2.21 logs while it loads, before it reads that variable,
-# so file descriptor 2 is muted for the import: an error stays the one line the user reads.
-MUTE_TENSORFLOW_IMPORT = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+# machine without a GPU) are not for the command's user: unless TF_CPP_MIN_LOG_LEVEL is set
+# below 3, only fatal ones are shown. TensorFlow 2.21 logs while it loads, before it reads that
+# variable, so file descriptor 2 is muted for the import: an error stays the one line the user reads.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+MUTE_TENSORFLOW_IMPORT = os.environ["TF_CPP_MIN_LOG_LEVEL"].strip() in {"3", "4", "5"}
 
 
 @contextlib.contextmanager

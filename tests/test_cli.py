@@ -137,10 +137,14 @@ def assert_one_line_error(result, exit_code, message):
     assert len(error_lines) == 1 and message in error_lines[0], result.output
 
 
-def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path):
-    # TensorFlow's native start-up logs reach file descriptor 2 unless the command mutes them.
+@pytest.mark.parametrize("log_level", [None, "3"])
+def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path, log_level):
+    # TensorFlow's native start-up logs reach file descriptor 2 unless the command mutes them,
+    # as it does by default and when TF_CPP_MIN_LOG_LEVEL asks for fatal logs only.
     (tmp_path / "t.csv").write_text("")
     environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    if log_level is not None:
+        environment["TF_CPP_MIN_LOG_LEVEL"] = log_level
     process = subprocess.run(
         [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())", "train", "--train", str(tmp_path / "t.csv")],
         capture_output=True, text=True, env=environment, cwd=Path(__file__).resolve().parents[1],
