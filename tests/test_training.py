@@ -203,6 +203,12 @@ def test_branch_mix_stays_at_one_half_on_too_few_validation_texts():
     assert float(model.get_layer("probabilities").first_weight.numpy()) == 0.5
 
 
+def test_branch_mix_is_chosen_from_100_validation_texts():
+    model = _branch_model(1.0)  # the n-gram branch is right on these texts: w = 0 when chosen
+    assert choose_branch_mix(model, _validation([[2], [3]] * 49 + [[2]], [0, 1] * 49 + [0]), single=True) == _mix(0.5, 99)
+    assert choose_branch_mix(model, _validation([[2], [3]] * 50, [0, 1] * 50), single=True) == _mix(0.0, 100)
+
+
 def test_branch_mix_of_equal_losses_stays_at_one_half():
     model = _branch_model(0.0)  # both branches uniform: every mix has the same loss
     assert choose_branch_mix(model, _validation([[2], [3]], [0, 1]), single=True, min_texts=1) == _mix(0.5, 2)
@@ -245,7 +251,7 @@ def test_a_fit_records_the_branch_mix(monkeypatch):
     assert (history["recurrent_weight"], history["tfidf_weight"], history["mix_validation_texts"]) == (0.5, 0.5, len(TEXTS))
     assert branch_mix_text(history) == (
         "0.5 x recurrent + 0.5 x n-gram branch (0.5 x TF-IDF + 0.5 x naive-Bayes regression), as log-probabilities "
-        f"(kept: {len(TEXTS)} validation texts, fewer than 200 to choose the mix on)"
+        f"(kept: {len(TEXTS)} validation texts, fewer than 100 to choose the mix on)"
     )
     monkeypatch.setattr(training, "MIX_MIN_TEXTS", 1)
     classifier = TextClassifier(**dict(FAST, epochs=2)).fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0)
