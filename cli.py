@@ -15,7 +15,7 @@ import sys
 # below 3, only fatal ones are shown. TensorFlow 2.21 logs while it loads, before it reads that
 # variable, so file descriptor 2 is muted for the import: an error stays the one line the user reads.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-MUTE_TENSORFLOW_IMPORT = os.environ["TF_CPP_MIN_LOG_LEVEL"].strip() in {"3", "4", "5"}
+MUTE_TENSORFLOW_IMPORT = os.environ["TF_CPP_MIN_LOG_LEVEL"].strip().isdigit() and int(os.environ["TF_CPP_MIN_LOG_LEVEL"]) >= 3
 
 
 @contextlib.contextmanager
