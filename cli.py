@@ -225,7 +225,7 @@ def _read(reader, path, options):
 @click.option("--test", "test_file", type=existing_data, help="Labelled test data, evaluated once after training.")
 @click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create: a SavedModel with model.keras, metrics and config beside it.")
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--quiet", is_flag=True, help="No training progress (otherwise a progress bar in a terminal, one line per epoch in a file or pipe).")
 @click.option("--streaming/--no-streaming", default=None, help="Read --train lazily, epoch after epoch, for files larger than memory. Default: on for files over 512 MiB.")
 @dataset_options
 @read_options()
@@ -234,7 +234,9 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
     """Train a classifier, evaluate it and write the export directory."""
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
-    verbose = 0 if quiet else "auto"
+    # A progress bar redraws one line in a terminal; in a file or a pipe it piles up as escape
+    # codes, so there Keras writes one line per epoch.
+    verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
     if streaming is None:
         streaming = bool(train_file) and os.path.isfile(train_file) and os.path.getsize(train_file) > AUTO_THRESHOLD_BYTES
     if streaming:

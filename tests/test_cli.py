@@ -121,6 +121,17 @@ def test_export_from_keras_file(trained, tmp_path):
     assert again.output == original.output
 
 
+def test_train_into_a_file_or_pipe_prints_a_line_per_epoch(workspace, tmp_path):
+    """CliRunner's output is not a terminal: Keras's one line per epoch, no redrawn bar."""
+    options = [option for option in FAST_OPTIONS if option != "--quiet"]
+    options[options.index("--epochs") + 1] = "2"
+    result = run("train", "--train", workspace / "train.csv", "--output", tmp_path / "m", *options)
+    assert result.exit_code == 0, result.output
+    epochs = [line for line in result.output.splitlines() if line.startswith("Epoch ")]
+    assert epochs == ["Epoch 1/2", "Epoch 2/2"]
+    assert "\x1b[" not in result.output and "━" not in result.output
+
+
 def test_default_train_uses_the_embedded_sample(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("train", "--epochs", "1", "--quiet")
