@@ -13,6 +13,7 @@ from textlstm.model import build_model
 from textlstm.training import (
     MIX_WEIGHTS,
     BranchEarlyStopping,
+    StepProgress,
     _branch_weights,
     balanced_class_weight,
     build_training_state,
@@ -260,6 +261,18 @@ def test_a_fit_records_the_branch_mix(monkeypatch):
     assert float(classifier.model_.get_layer("probabilities").first_weight.numpy()) == pytest.approx(weight)
     assert float(classifier.model_.get_layer("ngram_probabilities").first_weight.numpy()) == pytest.approx(share)
     assert branch_mix_text(classifier.history_).endswith(f"(the mix with the lowest loss on {len(TEXTS)} validation texts)")
+
+
+def test_step_progress_shows_at_most_the_epochs_steps():
+    progress = StepProgress()
+    progress.set_params({"verbose": 0, "epochs": 1, "steps": 7})
+    progress.on_epoch_begin(0)
+    progress.on_train_batch_end(31)  # one call of 32 batches' size ran the epoch's 7
+    assert progress.seen == 7
+    progress.set_params({"verbose": 0, "epochs": 1, "steps": 199})
+    progress.on_epoch_begin(0)
+    progress.on_train_batch_end(31)
+    assert progress.seen == 32
 
 
 def test_history_of_a_two_branch_model_names_the_output_metrics_plainly():

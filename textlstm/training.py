@@ -179,7 +179,7 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
             train,
             validation_data=validation,
             epochs=config.epochs,
-            callbacks=[stopping],
+            callbacks=[stopping, StepProgress()],
             class_weight=class_weight,
             shuffle=False,
             verbose=verbose,
@@ -207,7 +207,7 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         train,
         validation_data=_per_output(validation, outputs, None),
         epochs=config.epochs,
-        callbacks=[stopping],
+        callbacks=[stopping, StepProgress()],
         shuffle=False,
         verbose=verbose,
     )
@@ -312,6 +312,18 @@ def _branch_weights(model, branch):
         member = members.index(branch)
         return member_weights(model, member_prefix(member + 1, len(members)), member)
     return [(variable, None) for variable in model.trainable_weights]
+
+
+class StepProgress(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, the step it shows capped at the epoch's steps.
+
+    With ``steps_per_execution``, Keras reports each call of the compiled step as a whole
+    ``STEPS_PER_EXECUTION`` batches, also the last call of an epoch, which runs fewer: an epoch of
+    7 batches showed ``32/7`` (keras-team/keras#20861).
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch if self.target is None else min(batch, self.target - 1), logs)
 
 
 class BranchEarlyStopping(keras.callbacks.Callback):
