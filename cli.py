@@ -14,8 +14,8 @@ import sys
 # machine without a GPU) are not for the command's user: unless TF_CPP_MIN_LOG_LEVEL is set
 # below 3, only fatal ones are shown. TensorFlow 2.21 logs while it loads, before it reads that
 # variable, so file descriptor 2 is muted for the import: an error stays the one line the user reads.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-MUTE_TENSORFLOW_IMPORT = os.environ["TF_CPP_MIN_LOG_LEVEL"].strip().isdigit() and int(os.environ["TF_CPP_MIN_LOG_LEVEL"]) >= 3
+LOG_LEVEL = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3").strip()
+MUTE_TENSORFLOW_IMPORT = LOG_LEVEL.isdigit() and int(LOG_LEVEL) >= 3
 
 
 @contextlib.contextmanager
