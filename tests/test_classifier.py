@@ -1,11 +1,15 @@
 """TextClassifier behaves like a scikit-learn estimator on raw strings."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import GridSearchCV
 
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
-from textlstm import TextClassifier
+from textlstm import Config, TextClassifier
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.model import BRANCHES
 
@@ -120,3 +124,34 @@ def test_multi_label(multi_label_fitted):
     assert list(multi_label_fitted.classes_) == ["bird", "cat", "dog"]
     assert list(multi_label_fitted.predict(MULTI_TEXTS)) == MULTI_LABELS
     assert multi_label_fitted.score(MULTI_TEXTS, MULTI_LABELS) == 1.0
+
+
+def test_scikit_learn_parameters_are_the_config_fields():
+    classifier = TextClassifier(units=8, pooling="attention")
+    params = classifier.get_params()
+    assert list(params) == [field.name for field in dataclasses.fields(Config)]
+    assert params["units"] == 8 and params["pooling"] == "attention" and params["dropout"] == Config().dropout
+    assert classifier.set_params(units=32) is classifier
+    assert (classifier.config.units, classifier.config.pooling) == (32, "attention")
+    assert repr(classifier) == "TextClassifier(units=32, pooling='attention')"
+    with pytest.raises(ConfigError, match="^unit: unknown setting$"):
+        classifier.set_params(unit=3)
+    with pytest.raises(ConfigError, match="^units: expected an integer >= 1, got 0$"):
+        classifier.set_params(units=0)
+    assert classifier.config.units == 32
+
+
+def test_clone_is_an_unfitted_classifier_with_the_same_config(fitted):
+    copy = clone(fitted)
+    assert is_classifier(copy) and copy.config == fitted.config
+    with pytest.raises(NotFittedError):
+        copy.predict(TEXTS)
+
+
+def test_grid_search_sets_each_candidate_and_refits_the_best():
+    search = GridSearchCV(TextClassifier(**dict(FAST, epochs=2, ngrams=1)), {"pooling": ["max", "mean"]}, cv=2)
+    search.fit(TEXTS, LABELS, verbose=0)
+    assert [params["pooling"] for params in search.cv_results_["params"]] == ["max", "mean"]
+    assert all(0 <= score <= 1 for score in search.cv_results_["mean_test_score"])
+    assert search.best_estimator_.config_.pooling == search.best_params_["pooling"]
+    assert search.score(TEXTS, LABELS) == search.best_estimator_.score(TEXTS, LABELS)
