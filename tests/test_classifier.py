@@ -1,15 +1,18 @@
 """TextClassifier behaves like a scikit-learn estimator on raw strings."""
 
 import dataclasses
+import logging
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV
 
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
-from textlstm import Config, TextClassifier
+from textlstm import Config, TextClassifier, training
+from textlstm.classifier import _without_retracing_warnings
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.model import BRANCHES
 
@@ -155,3 +158,32 @@ def test_grid_search_sets_each_candidate_and_refits_the_best():
     assert all(0 <= score <= 1 for score in search.cv_results_["mean_test_score"])
     assert search.best_estimator_.config_.pooling == search.best_params_["pooling"]
     assert search.score(TEXTS, LABELS) == search.best_estimator_.score(TEXTS, LABELS)
+
+
+RETRACING = "5 out of the last 5 calls to <function f at 0x1> triggered tf.function retracing. Tracing is expensive"
+
+
+def test_retracing_warnings_are_dropped_inside_the_block_only(caplog):
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        with _without_retracing_warnings():
+            tf.get_logger().warning(RETRACING)
+            tf.get_logger().warning("another warning")
+        tf.get_logger().warning(RETRACING)
+    assert [record.getMessage() for record in caplog.records] == ["another warning", RETRACING]
+
+
+def test_fit_and_predict_drop_retracing_warnings(fitted, monkeypatch, caplog):
+    def warns(original):
+        def call(*args, **kwargs):
+            tf.get_logger().warning(RETRACING)
+            tf.get_logger().warning("kept")
+            return original(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(training, "predict_dataset", warns(training.predict_dataset))  # the end of fit
+    monkeypatch.setattr(training, "make_dataset", warns(training.make_dataset))  # in predict_proba
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        TextClassifier(**dict(FAST, epochs=1, ngrams=1)).fit(TEXTS, LABELS, verbose=0)
+        fitted.predict_proba(TEXTS[:1])
+    assert {record.getMessage() for record in caplog.records} == {"kept"}

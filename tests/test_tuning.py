@@ -1,13 +1,10 @@
 """tune: the first trial is the starting configuration, the budget and trial cap end the search."""
 
-import logging
-
 import pytest
-import tensorflow as tf
 
 from conftest import FAST, LABELS, TEXTS
 from textlstm import Config, ConfigError, DataError, tune
-from textlstm.tuning import SEARCH_SPACE, _choices, _without_retracing_warnings
+from textlstm.tuning import SEARCH_SPACE, _choices
 
 SMALL = Config(**dict(FAST, epochs=2))
 
@@ -48,12 +45,3 @@ def test_bad_data_raises_its_own_error_instead_of_failing_every_trial():
     with pytest.raises(DataError, match="validation"):  # a label the training data lacks, found in trial 1
         tune(TEXTS, LABELS, 10, config=SMALL, validation_data=(TEXTS[:1], ["bird"]))
 
-
-def test_retracing_warnings_are_dropped_during_the_search_only(caplog):
-    retracing = "5 out of the last 5 calls to <function f at 0x1> triggered tf.function retracing. Tracing is expensive"
-    with caplog.at_level(logging.WARNING, logger="tensorflow"):
-        with _without_retracing_warnings():
-            tf.get_logger().warning(retracing)
-            tf.get_logger().warning("another warning")
-        tf.get_logger().warning(retracing)
-    assert [record.getMessage() for record in caplog.records] == ["another warning", retracing]

@@ -1,6 +1,8 @@
 """TextClassifier: a scikit-learn estimator over raw strings."""
 
+import contextlib
 import dataclasses
+import logging
 
 import numpy as np
 import tensorflow as tf
@@ -17,6 +19,30 @@ from textlstm.labels import LabelSet
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
 from textlstm.text import TextTokenizer, build_vocabulary
+
+
+class _RetracingWarnings(logging.Filter):
+    """Drops TensorFlow's "... triggered tf.function retracing" warnings.
+
+    Every fit builds a new model, whose functions (Keras's training and prediction steps, the
+    validation pass, the n-gram counts) are traced anew: from the fifth fit in one process (a
+    ``tune`` search, ``GridSearchCV``, a notebook) TensorFlow warned of it in a paragraph on stderr,
+    but that is expected, not the mistake the warning suspects.
+    """
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_retracing_warnings():
+    """TensorFlow's logger drops its retracing warnings inside the block (and only there)."""
+    logger, drop = tf.get_logger(), _RetracingWarnings()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -77,6 +103,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    @_without_retracing_warnings()
     def fit(self, texts, labels, validation_data=None, verbose="auto"):
         """Learn the vocabulary, the labels and the weights.
 
@@ -116,6 +143,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         validation = training.make_dataset(tf.gather(validation_ids, order), validation_targets[order], max(batch, 256))
         return self._train(train, validation, targets.sum(axis=0), verbose, validation_order=order)
 
+    @_without_retracing_warnings()
     def fit_file(self, path, options=None, validation_path=None, verbose="auto"):
         """Streaming fit for files larger than memory: lines are read lazily, epoch after epoch.
 
@@ -254,6 +282,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         return np.array([self.config_.threshold_for(name) for name in self.label_set_.classes], dtype=np.float32)
 
+    @_without_retracing_warnings()
     def predict_proba(self, texts, batch_size=PREDICT_BATCH):
         """Probabilities, shape (n, classes), columns in ``classes_`` order."""
         self._check_fitted()

@@ -11,14 +11,11 @@ KerasTuner supplies the search (its oracle proposes settings, records trials and
 one); ``run_trial`` is overridden because a trial changes the tokenizer as well as the model.
 """
 
-import contextlib
 import dataclasses
-import logging
 import tempfile
 import time
 
 import keras_tuner
-import tensorflow as tf
 
 from textlstm.classifier import TextClassifier, texts_and_labels
 from textlstm.config import Config
@@ -119,29 +116,6 @@ class _ClassifierTuner(keras_tuner.Tuner):
         return {OBJECTIVE: report["macro_f1"]}
 
 
-class _RetracingWarnings(logging.Filter):
-    """Drops TensorFlow's "... triggered tf.function retracing" warnings.
-
-    Every trial builds a new model, whose functions (Keras's training step, the validation pass) are
-    traced anew: that is expected, not the mistake the warning suspects, and its paragraph on
-    stderr after each trial would bury the trial lines.
-    """
-
-    def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def _without_retracing_warnings():
-    """TensorFlow's logger drops its retracing warnings inside the block (and only there)."""
-    logger, drop = tf.get_logger(), _RetracingWarnings()
-    logger.addFilter(drop)
-    try:
-        yield
-    finally:
-        logger.removeFilter(drop)
-
-
 def _choices(values, current):
     """``values`` with ``current`` added (sorted where the values are numbers)."""
     if current in values:
@@ -189,8 +163,7 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
             config, texts, labels, validation_data, on_trial, oracle=oracle, directory=directory, project_name="tune"
         )
         try:
-            with _without_retracing_warnings():
-                tuner.search(verbose=0)
+            tuner.search(verbose=0)
         except _UserError as wrapped:
             raise wrapped.error from None
     if tuner.best_classifier is None:
