@@ -187,3 +187,14 @@ def test_fit_and_predict_drop_retracing_warnings(fitted, monkeypatch, caplog):
         TextClassifier(**dict(FAST, epochs=1, ngrams=1)).fit(TEXTS, LABELS, verbose=0)
         fitted.predict_proba(TEXTS[:1])
     assert {record.getMessage() for record in caplog.records} == {"kept"}
+
+
+def test_number_labels_come_back_as_the_numbers_given():
+    numbers = [2 if label == "cat" else 10 for label in LABELS]
+    classifier = TextClassifier(pooling="attention", **FAST)
+    classifier.fit(TEXTS, np.array(numbers), validation_data=(TEXTS, numbers), verbose=0)
+    assert classifier.classes_.tolist() == [10, 2]  # the order of the names "10" < "2", as the columns
+    assert classifier.predict(TEXTS).tolist() == numbers
+    np.testing.assert_array_equal(classifier.classes_[classifier.predict_proba(TEXTS).argmax(axis=1)], numbers)
+    assert classifier.score(TEXTS, numbers) == 1.0
+    assert list(classifier.label_set_.classes) == ["10", "2"]

@@ -15,7 +15,7 @@ from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
-from textlstm.labels import LabelSet
+from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
 from textlstm.text import TextTokenizer, build_vocabulary
@@ -57,7 +57,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         **settings: Config fields overriding ``config``, e.g. ``TextClassifier(pooling="attention")``.
 
     Fitted attributes:
-        classes_: label names; the columns of ``predict_proba``.
+        classes_: the labels, shape (classes,): the columns of ``predict_proba`` and the values
+            ``predict`` returns. Label names (str) in sorted order; where every training label was
+            a number (or another non-string value, single-label), those values in the order of
+            their names (``[0, 1, 10, 2]``), so that ``predict`` gives what ``fit`` was given. An
+            export keeps the names.
         config_: the resolved Config (``max_length`` filled in from the data).
         tokenizer_: the TextTokenizer (raw strings -> ids (batch, time)).
         model_: the Keras model (ids (batch, time) -> probabilities (batch, classes)).
@@ -133,6 +137,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count, lowercase=config.lowercase)
         self._prepare(report, label_set, len(texts), f"{len(validation_texts)}", verbose)
+        self.classes_ = given_classes(label_set, labels)
         self.validation_texts_ = validation_texts
         batch = self.config_.batch_size
         train = training.make_dataset(
@@ -298,6 +303,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Predicted labels, shape (n,); multi-label predictions joined by the delimiter."""
         self._check_fitted()
         decided = self.label_set_.decide(self.predict_proba(texts, batch_size), self.thresholds_)
+        if self.classes_.dtype.kind not in "US":  # labels given as numbers (single-label)
+            return self.classes_[decided.argmax(axis=1)]
         return np.array(self.label_set_.decode(decided), dtype=object)
 
     def evaluate(self, texts, labels, where=None):
@@ -335,6 +342,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def _check_fitted(self):
         if not hasattr(self, "model_"):
             raise NotFittedError("This TextClassifier is not fitted yet; call fit(texts, labels) first.")
+
+
+def given_classes(label_set, labels):
+    """The classes as ``labels`` gave them, shape (classes,), in ``label_set.classes`` order.
+
+    Label names (str) unless every label is a single non-string value (ints from a NumPy array,
+    say); then each name's value (``"7"`` -> ``7``), so that predictions compare equal to them.
+    """
+    if label_set.multi_label or any(isinstance(value, (str, list, tuple)) for value in labels):
+        return np.array(label_set.classes)
+    given = {}
+    for value in labels:
+        given.setdefault(split_labels(value, False, label_set.delimiter)[0], value)
+    return np.array([given[name] for name in label_set.classes])
 
 
 def texts_and_labels(texts, labels):

@@ -169,8 +169,8 @@ def _worst(classifier):
     for row, explanation in zip(worst, explanations):
         spans = token_spans(explanation)
         items.append(
-            f"<li>true <b>{html.escape(classifier.classes_[true[row]])}</b>, predicted "
-            f"<b>{html.escape(classifier.classes_[predicted[row]])}</b> ({probabilities[row, predicted[row]]:.3f}); "
+            f"<li>true <b>{html.escape(classifier.label_set_.classes[true[row]])}</b>, predicted "
+            f"<b>{html.escape(classifier.label_set_.classes[predicted[row]])}</b> ({probabilities[row, predicted[row]]:.3f}); "
             f"{explanation.method}:<br>{spans}</li>"
         )
     return "<ol>" + "".join(items) + "</ol>"
