@@ -300,7 +300,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return unsort(self.model_.predict(dataset, verbose=0), order)
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
-        """Predicted labels, shape (n,); multi-label predictions joined by the delimiter."""
+        """Predicted labels, shape (n,): values of ``classes_``; multi-label predictions joined by the delimiter."""
         self._check_fitted()
         decided = self.label_set_.decide(self.predict_proba(texts, batch_size), self.thresholds_)
         if self.classes_.dtype.kind not in "US":  # labels given as numbers (single-label)
