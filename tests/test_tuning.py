@@ -44,4 +44,3 @@ def test_bad_data_raises_its_own_error_instead_of_failing_every_trial():
         tune(TEXTS, LABELS[:-1], 10, config=SMALL)
     with pytest.raises(DataError, match="validation"):  # a label the training data lacks, found in trial 1
         tune(TEXTS, LABELS, 10, config=SMALL, validation_data=(TEXTS[:1], ["bird"]))
-

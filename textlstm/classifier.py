@@ -136,8 +136,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         else:
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count, lowercase=config.lowercase)
-        self._prepare(report, label_set, len(texts), f"{len(validation_texts)}", verbose)
-        self.classes_ = given_classes(label_set, labels)
+        classes = given_classes(label_set, labels)
+        self._prepare(report, label_set, classes, len(texts), f"{len(validation_texts)}", verbose)
         self.validation_texts_ = validation_texts
         batch = self.config_.batch_size
         train = training.make_dataset(
@@ -173,7 +173,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         else:
             validation_rows = streaming.check_rows(validation_path, options, scanned.label_set)
             described = f"{validation_rows} ({validation_path})"
-        self._prepare(scanned.vocabulary, scanned.label_set, scanned.train_rows, described, verbose)
+        classes = np.array(scanned.label_set.classes)  # a file's labels are names
+        self._prepare(scanned.vocabulary, scanned.label_set, classes, scanned.train_rows, described, verbose)
         self.validation_texts_ = None
         batch, seed = self.config_.batch_size, config.seed
         common = dict(options=options, tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
@@ -189,8 +190,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )
         return self._train(train, validation, scanned.class_counts, verbose)
 
-    def _prepare(self, report, label_set, train_count, validation, verbose):
-        """Resolve the config from the data, build tokenizer and model, and say what was decided."""
+    def _prepare(self, report, label_set, classes, train_count, validation, verbose):
+        """Resolve the config from the data, build tokenizer and model, and say what was decided.
+
+        Args:
+            classes: the fitted ``classes_``, shape (classes,), in ``label_set.classes`` order.
+        """
         config = self.config
         self.config_ = config.resolve_training(train_count).replace(
             max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
@@ -198,7 +203,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )
         self.tokenizer_ = TextTokenizer(config.tokenizer, report.vocabulary, self.config_.tokenizer_length(), config.lowercase)
         self.label_set_ = label_set
-        self.classes_ = np.array(label_set.classes)
+        self.classes_ = classes
         self.vocabulary_report_ = report
         self.pretrained_ = None
         if config.embeddings:
