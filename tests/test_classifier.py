@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import Config, TextClassifier, training
 from textlstm.classifier import _without_retracing_warnings
+from textlstm.describe import describe_model
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.model import BRANCHES
 
@@ -55,6 +56,17 @@ def test_fit_returns_self_and_resolves_max_length_and_training_settings():
     assert (classifier.config_.batch_size, classifier.config_.learning_rate) == (32, 1e-3)
     assert "Training: batch size 32, epochs at most 1, learning rate 0.001 (batch size and learning rate automatic " \
         "for this many training texts)" in classifier.preparation_.splitlines()
+    assert f"Model: {classifier.model_.count_params():,} parameters" in classifier.preparation_.splitlines()
+
+
+def test_the_parameter_count_leaves_out_the_weights_held_at_0_between_members():
+    classifier = TextClassifier(**dict(FAST, members=2, epochs=1)).fit(TEXTS, LABELS, verbose=0)
+    # One BiLSTM layer of 2 x 8 units a direction over 2 x 16 inputs: each direction's kernel (32, 64)
+    # and recurrent kernel (16, 64) hold half their weights at 0, 1,536 a direction.
+    held = 2 * (32 * 64 + 16 * 64) // 2
+    assert describe_model(classifier.model_).held_at_zero == held
+    assert f"Model: {classifier.model_.count_params() - held:,} parameters (Keras counts " \
+        f"{classifier.model_.count_params():,}: also the {held:,} weights held at 0 between members)" in classifier.preparation_.splitlines()
 
 
 def test_the_ngram_branch_reads_past_the_members_max_length():

@@ -14,6 +14,7 @@ from cli import main
 from conftest import LABELS, ORIGINALS, TEXTS, needs_originals
 from textlstm.datasets import registry
 
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
                 "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
 # conftest.STREAMED: a streamed fit pays a new tf.data iterator each epoch, so fewer, larger steps.
@@ -137,6 +138,11 @@ def test_default_train_uses_the_embedded_sample(tmp_path, monkeypatch):
     result = run("train", "--epochs", "1", "--quiet")
     assert result.exit_code == 0, result.output
     assert "embedded sample data" in result.output
+    # The README's walkthrough quotes what the first command prints before training (its epochs are 20).
+    quoted = README.split("Before training, textlstm prints")[1].split("```")[1].strip().splitlines()
+    assert [line for line in quoted if not line.startswith("Training:")] == [
+        line for line in result.output.splitlines() if line.split(":")[0] in {"Texts", "Vocabulary", "Sequence length", "Model", "CJK character pairs"}
+    ]
     assert "Test (" in result.output
     assert (tmp_path / "textlstm-model" / "saved_model.pb").exists()
 

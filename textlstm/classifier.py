@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from textlstm import streaming, training
 from textlstm.config import CJK_PAIRS_SHARE, Config
 from textlstm.data import Corpus
+from textlstm.describe import describe_model
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
@@ -255,7 +256,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
                 f"95th percentile {lengths[95]}, longest {lengths[100]})"
                 + (f"; the n-gram branch reads up to {config.tokenizer_length()}" if config.tokenizer_length() > config.max_length else ""),
-                f"Model: {self.model_.count_params():,} parameters",
+                _describe_parameters(describe_model(self.model_), self.model_.count_params()),
                 f"Training: batch size {config.batch_size}, epochs at most {config.epochs}, learning rate "
                 f"{config.learning_rate:g}" + _automatic(self.config.automatic_training()),
             ]
@@ -401,3 +402,14 @@ def _automatic(names):
     shown = [name.replace("_", " ") for name in names]
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
     return f" ({listed} automatic for this many training texts)"
+
+
+def _describe_parameters(description, keras_count):
+    """'Model: N parameters', with Keras's own count where members' weights are held at 0 between blocks."""
+    held = description.held_at_zero
+    if not held:
+        return f"Model: {description.total:,} parameters"
+    return (
+        f"Model: {description.total:,} parameters (Keras counts {keras_count:,}: "
+        f"also the {held:,} weights held at 0 between members)"
+    )

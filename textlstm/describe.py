@@ -53,6 +53,11 @@ class Description:
     total: int
     time_major: bool
 
+    @property
+    def held_at_zero(self):
+        """Weights Keras counts that are held at 0 between members' blocks (not parameters)."""
+        return sum(row.held_at_zero for row in self.rows)
+
 
 def describe_model(model, time_major=False):
     """Describe an ids -> probabilities model from ``build_model``.
@@ -212,7 +217,7 @@ def format_description(description):
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
     agree = all(row.parameters + row.held_at_zero == row.keras_parameters for row in description.rows)
-    held = sum(row.held_at_zero for row in description.rows)
+    held = description.held_at_zero
     directions = len(description.states)
     lines += [
         "",
