@@ -328,19 +328,20 @@ def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mi
     """(train, dev or None, test or None) Corpora: from files, a registered data set, or the embedded sample."""
     if dataset and train_file:
         raise click.UsageError("give --dataset or --train, not both")
+    # --dev and --test, where given, replace the data set's or the sample's own splits.
+    dev = _read(read_corpus, dev_file, options) if dev_file else None
+    test = _read(read_corpus, test_file, options) if test_file else None
     if dataset:
         splits = _registered_splits(dataset, seed, cache_dir, mirror)
-        test = _read(read_corpus, test_file, options) if test_file else splits["test"]
-        return splits["train"], splits.get("dev"), test
+        return (
+            splits["train"],
+            splits.get("dev") if dev is None else dev,
+            splits["test"] if test is None else test,
+        )
     if train_file is None:
         click.echo(f"No --train given: using the embedded sample data ({sample_path('train')}).")
-        test = _read(read_corpus, test_file, options) if test_file else read_corpus(sample_path("test"))
-        return read_corpus(sample_path("train")), None, test
-    return (
-        _read(read_corpus, train_file, options),
-        _read(read_corpus, dev_file, options) if dev_file else None,
-        _read(read_corpus, test_file, options) if test_file else None,
-    )
+        return read_corpus(sample_path("train")), dev, read_corpus(sample_path("test")) if test is None else test
+    return _read(read_corpus, train_file, options), dev, test
 
 
 def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force):

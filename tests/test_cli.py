@@ -147,6 +147,20 @@ def test_default_train_uses_the_embedded_sample(tmp_path, monkeypatch):
     assert (tmp_path / "textlstm-model" / "saved_model.pb").exists()
 
 
+def test_dev_applies_to_the_sample_data_too(tmp_path, monkeypatch):
+    """Without --train, a given --dev is still checked and validates (it was once dropped unread)."""
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "bad.csv", ["hello there"], ["greeting"])
+    unknown = run("train", "--dev", tmp_path / "bad.csv", "--output", tmp_path / "m")
+    assert_one_line_error(unknown, 1, f"{tmp_path}/bad.csv, line 2: label 'greeting' was not seen in training")
+    assert not (tmp_path / "m").exists()
+    write_csv(tmp_path / "dev.csv", ["rain and wind all day", "the team won the match"], ["weather", "sport"])
+    result = run("train", "--dev", tmp_path / "dev.csv", "--output", tmp_path / "m", "--epochs", "1", "--members", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Texts: 240 for training, 2 for validation; 4 classes (single-label)" in result.output
+    assert f"Validation: {tmp_path}/dev.csv; best epoch 1 of 1" in result.output
+
+
 def assert_one_line_error(result, exit_code, message):
     assert result.exit_code == exit_code, result.output
     assert "Traceback" not in result.output
@@ -282,7 +296,9 @@ def test_datasets_list_and_file_info(workspace):
     assert "overlap: 4 test texts also occur in data" in info.output
 
 
-def test_datasets_write_gives_text_label_csv_files(tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_dataset(tmp_path, monkeypatch):
+    """A registered data set "tiny" of two TREC questions, in a local mirror: the options that read it."""
     content = b"HUM:ind Who invented the telephone ?\nNUM:date When was the telephone invented ?\n"
     (tmp_path / "mirror").mkdir()
     (tmp_path / "mirror" / "TREC.test").write_bytes(content)
@@ -292,7 +308,17 @@ def test_datasets_write_gives_text_label_csv_files(tmp_path, monkeypatch):
     (tmp_path / "cards").mkdir()
     (tmp_path / "cards" / "tiny.json").write_text(json.dumps(card))
     monkeypatch.setattr(registry, "CARDS_DIR", tmp_path / "cards")
-    common = ["--mirror", tmp_path / "mirror", "--cache-dir", tmp_path / "cache"]
+    return ["--mirror", tmp_path / "mirror", "--cache-dir", tmp_path / "cache"]
+
+
+def test_dev_applies_to_a_registered_data_set(tmp_path, tiny_dataset):
+    write_csv(tmp_path / "bad.csv", ["Who wrote Hamlet ?"], ["HUM:writer"])
+    result = run("train", "--dataset", "tiny", *tiny_dataset, "--dev", tmp_path / "bad.csv", "--output", tmp_path / "m")
+    assert_one_line_error(result, 1, f"{tmp_path}/bad.csv, line 2: label 'HUM:writer' was not seen in training")
+
+
+def test_datasets_write_gives_text_label_csv_files(tmp_path, tiny_dataset):
+    common = tiny_dataset
     result = run("datasets", "write", "tiny", tmp_path / "out", *common)
     assert result.exit_code == 0, result.output
     assert f"{tmp_path}/out/train.csv: 2 texts (train)" in result.output
