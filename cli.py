@@ -306,7 +306,7 @@ def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dat
         train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
     )
     _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force)
-    click.echo(f"Searching {', '.join(SEARCH_SPACE)} for {budget:g} minutes (validation macro-F1 decides).")
+    click.echo(f"Searching {', '.join(SEARCH_SPACE)} for {budget:g} minute{'' if budget == 1 else 's'} (validation macro-F1 decides).")
 
     def report(record):
         settings = " ".join(f"{name}={value}" for name, value in record["settings"].items())

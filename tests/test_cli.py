@@ -393,6 +393,7 @@ def test_tune_exports_the_best_trial_with_its_trials(workspace, tmp_path):
                  "--dev", workspace / "train.csv", "--test", workspace / "test.csv", "--output", output,
                  "--epochs", "2", "--units", "8", "--embedding-dim", "16", "--batch-size", "4")
     assert result.exit_code == 0, result.output
+    assert "batch_size for 10 minutes (validation macro-F1 decides)." in result.output
     assert "trial 1: val macro-F1" in result.output and "trial 2: val macro-F1" in result.output
     tuning = json.loads((output / "tuning.json").read_text())
     assert len(tuning["trials"]) == 2
