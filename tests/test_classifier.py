@@ -141,6 +141,25 @@ def test_multi_label(multi_label_fitted):
     assert multi_label_fitted.score(MULTI_TEXTS, MULTI_LABELS) == 1.0
 
 
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"threshold": 0.3}, "^threshold: applies to task multi-label only"),
+        ({"label_thresholds": (("cat", 0.3),)}, "^label_thresholds: applies to task multi-label only"),
+        ({"task": "multi-label", "label_thresholds": (("cats", 0.3),)},
+         r"^label_thresholds: no label 'cats' in the training data \(labels: cat, dog\)$"),
+    ],
+)
+def test_thresholds_that_would_do_nothing_are_errors(settings, message):
+    """A threshold of a single-label model, or of a label the data lacks, is an error before training."""
+    with pytest.raises(ConfigError, match=message):
+        TextClassifier(**dict(FAST, **settings)).fit(TEXTS, LABELS, verbose=0)
+
+
+def test_the_default_threshold_given_to_a_single_label_model_is_no_error():
+    assert TextClassifier(**dict(FAST, epochs=1, threshold=0.5)).fit(TEXTS, LABELS, verbose=0).classes_.tolist() == ["cat", "dog"]
+
+
 def test_scikit_learn_parameters_are_the_config_fields():
     classifier = TextClassifier(units=8, pooling="attention")
     params = classifier.get_params()

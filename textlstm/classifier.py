@@ -198,6 +198,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             classes: the fitted ``classes_``, shape (classes,), in ``label_set.classes`` order.
         """
         config = self.config
+        config.check_thresholds(label_set.classes)
         self.config_ = config.resolve_training(train_count).replace(
             max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
             cjk_pairs=config.resolve_cjk_pairs(report.cjk_share),

@@ -34,6 +34,8 @@ CJK_PAIRS_SHARE = 0.5
 # steps, at a learning rate about sqrt(256 / 32) times the small-data one, and fewer passes.
 AUTOMATIC_FIELDS = ("batch_size", "epochs", "learning_rate")
 AUTOMATIC_TRAINING = ((50_000, (256, 4, 3e-3)), (20_000, (64, 20, 1e-3)), (0, (32, 20, 1e-3)))
+# A multi-label model predicts each label whose probability is at least its threshold.
+DEFAULT_THRESHOLD = 0.5
 
 
 def _by_data_size(name):
@@ -171,7 +173,7 @@ class Config:
     # Task.
     task: Task = _field("single-label", "single-label: one class per text (softmax); multi-label: any number (sigmoid).")
     label_delimiter: str = _field("|", "Separates labels of one text in the label column (multi-label).")
-    threshold: float = _field(0.5, "Probability at or above which a label is predicted (multi-label).")
+    threshold: float = _field(DEFAULT_THRESHOLD, "Probability at or above which a label is predicted (multi-label).")
     label_thresholds: typing.Tuple[typing.Tuple[str, float], ...] = _field(
         (), "Per-label thresholds overriding --threshold, as LABEL=VALUE (multi-label)."
     )
@@ -307,6 +309,22 @@ class Config:
     def threshold_for(self, label):
         """The multi-label decision threshold of ``label``."""
         return dict(self.label_thresholds).get(label, self.threshold)
+
+    def check_thresholds(self, classes):
+        """Raise ConfigError unless the thresholds apply to a fit of ``classes`` (the label names):
+        only a multi-label task has thresholds, and each of ``label_thresholds`` must name a class.
+
+        Checked when training starts, not in ``__post_init__``: an export's config from before this
+        check may hold a threshold its single-label model never used.
+        """
+        if self.task == "single-label" and (self.label_thresholds or self.threshold != DEFAULT_THRESHOLD):
+            raise ConfigError(
+                "label_thresholds" if self.label_thresholds else "threshold",
+                "applies to task multi-label only (a single-label model predicts its most probable class)",
+            )
+        unknown = [label for label, _ in self.label_thresholds if label not in classes]
+        if unknown:
+            raise ConfigError("label_thresholds", f"no label {unknown[0]!r} in the training data (labels: {', '.join(classes)})")
 
 
 def upgrade_config(values, schema_version):
