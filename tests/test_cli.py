@@ -202,6 +202,8 @@ def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path, log_
         ({}, ["--task", "multi-label", "--label-threshold", "spam=0.3"], 2,
          "Invalid value for '--label-threshold': no label 'spam' in the training data (labels: food, sport, tech, weather)"),
         ({"c.toml": "unit = 3\n"}, ["--config", "{d}/c.toml"], 2, "Invalid value for '--config': unit: unknown setting in {d}/c.toml"),
+        ({"c.toml": "units = 0\n"}, ["--config", "{d}/c.toml"], 2,
+         "Invalid value for '--config': units: expected an integer >= 1, got 0 in {d}/c.toml"),
         ({"out/keep.txt": "x"}, ["--output", "{d}/out"], 1, "{d}/out: already exists; pass --force to overwrite it"),
         ({"f.txt": "x"}, ["--output", "{d}/f.txt/sub/m"], 1, "{d}/f.txt/sub/m: cannot be created: {d}/f.txt is not a directory"),
     ],

@@ -80,6 +80,9 @@ def test_toml(tmp_path):
     path.write_text("unit = 32\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"unit: unknown setting in {path}"):
         Config.from_toml(path)
+    path.write_text('pooling = "min"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^pooling: expected one of .* got 'min' in {path}$"):
+        Config.from_toml(path)
     path.write_text("units = \n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         Config.from_toml(path)

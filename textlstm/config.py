@@ -261,12 +261,16 @@ class Config:
 
     @classmethod
     def from_dict(cls, values, source="config"):
-        """Build from ``to_dict`` output or a TOML table; unknown keys raise ConfigError naming ``source``."""
+        """Build from ``to_dict`` output or a TOML table; unknown keys and invalid values raise
+        ConfigError naming ``source``."""
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(unknown[0], f"unknown setting in {source}")
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigError as error:
+            raise ConfigError(error.field, f"{error.message} in {source}") from None
 
     @classmethod
     def from_toml(cls, path):
