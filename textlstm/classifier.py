@@ -257,7 +257,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 f"Sequence length: {config.max_length} tokens ({source}; training texts: median {lengths[50]}, "
                 f"95th percentile {lengths[95]}, longest {lengths[100]})"
                 + (f"; the n-gram branch reads up to {config.tokenizer_length()}" if config.tokenizer_length() > config.max_length else ""),
-                _describe_parameters(describe_model(self.model_), self.model_.count_params()),
+                _describe_parameters(describe_model(self.model_)),
                 f"Training: batch size {config.batch_size}, epochs at most {config.epochs}, learning rate "
                 f"{config.learning_rate:g}" + _automatic(self.config.automatic_training()),
             ]
@@ -405,11 +405,12 @@ def _automatic(names):
     return f" ({listed} automatic for this many training texts)"
 
 
-def _describe_parameters(description, keras_count):
+def _describe_parameters(description):
     """'Model: N parameters', with Keras's own count where members' weights are held at 0 between blocks."""
     held = description.held_at_zero
     if not held:
         return f"Model: {description.total:,} parameters"
+    keras_count = sum(row.keras_parameters for row in description.rows)
     return (
         f"Model: {description.total:,} parameters (Keras counts {keras_count:,}: "
         f"also the {held:,} weights held at 0 between members)"
