@@ -388,7 +388,7 @@ def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     bad = tmp_path / "bad.vec"
     bad.write_text("cat 0.1 0.2\ndog 0.3\n", encoding="utf-8")
     result = run("train", "--train", workspace / "train.csv", "--embeddings", bad, "--output", tmp_path / "n", "--epochs", "1", "--quiet")
-    assert_one_line_error(result, 1, f"{bad}, line 2: 1 numbers, expected 2")
+    assert_one_line_error(result, 1, f"{bad}, line 2: 1 number, expected 2")
     assert not (tmp_path / "n").exists()
 
 

@@ -1,5 +1,6 @@
 """Pretrained vectors: text (with and without header) and word2vec binary, alignment, coverage, errors."""
 
+import re
 import struct
 
 import numpy as np
@@ -76,6 +77,17 @@ def test_malformed_files(tmp_path, content, message):
     path = tmp_path / "v.txt"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DataError, match=message):
+        align_vectors(path, VOCABULARY)
+
+
+def test_a_file_without_any_vocabulary_word_is_an_error(tmp_path):
+    path = tmp_path / "de.vec"
+    path.write_text("der 1 1\ndie 2 2\nund 3 3\nist 4 4\n", encoding="utf-8")
+    message = (
+        "de.vec: none of the 4 vocabulary words has a vector here (the file's first words: 'der', 'die', 'und'; "
+        "the vocabulary's: 'cat', 'dog', 'mat')"
+    )
+    with pytest.raises(DataError, match=re.escape(message)):
         align_vectors(path, VOCABULARY)
 
 

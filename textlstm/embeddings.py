@@ -16,6 +16,8 @@ import numpy as np
 
 from textlstm.errors import DataError
 
+_EXAMPLES = 3  # words of the file and of the vocabulary shown when none match
+
 
 @dataclasses.dataclass(frozen=True)
 class AlignedVectors:
@@ -45,7 +47,8 @@ def align_vectors(path, vocabulary, seed=0):
     when the file has no "Who". Ids 0 and 1 (padding, OOV) are not searched.
 
     Raises:
-        DataError: naming the file (and line) for a missing file, an empty one, or malformed vectors.
+        DataError: naming the file (and line) for a missing file, an empty one, malformed vectors, or
+            a file without a vector for any vocabulary word (another language, or another tokenization).
     """
     exact, folded = {}, {}
     for index, word in enumerate(vocabulary[2:], start=2):
@@ -62,9 +65,11 @@ def align_vectors(path, vocabulary, seed=0):
             if header is not None:
                 file.readline()
             reader = _binary_vectors(file, header[1], path) if binary else _text_vectors(file, path, header)
-            dim, rows = None, {}
+            dim, rows, first_words = None, {}, []
             for word, vector in reader:
                 dim = dim or len(vector)
+                if len(first_words) < _EXAMPLES:
+                    first_words.append(word)
                 if word in exact:
                     rows[exact[word]] = vector
                 for index in folded.get(word.lower(), ()):
@@ -74,7 +79,20 @@ def align_vectors(path, vocabulary, seed=0):
         raise DataError(f"{path}: no such file") from None
     if dim is None:
         raise DataError(f"{path}: no vectors found")
+    if exact and not rows:
+        raise DataError(
+            f"{path}: none of the {len(exact):,} vocabulary words has a vector here (the file's first words: "
+            f"{_quoted(first_words)}; the vocabulary's: {_quoted(list(exact)[:_EXAMPLES])})"
+        )
     return _matrix(rows, len(exact), len(vocabulary), dim, seed)
+
+
+def _count(amount, noun):
+    return f"{amount} {noun}" + ("" if amount == 1 else "s")
+
+
+def _quoted(words):
+    return ", ".join(repr(word) for word in words)
 
 
 def _header(line):
@@ -110,7 +128,7 @@ def _text_vectors(file, path, header):
         word, values = parts[0], parts[1:]
         dim = dim or len(values)
         if len(values) != dim:
-            raise DataError(f"{path}, line {number}: {len(values)} numbers, expected {dim}")
+            raise DataError(f"{path}, line {number}: {_count(len(values), 'number')}, expected {dim}")
         try:
             yield word, np.asarray(values, dtype=np.float32)
         except ValueError:
