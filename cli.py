@@ -345,10 +345,12 @@ def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mi
 
 
 def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force):
-    """Fail fast, before any training: labels, classes, the output directory; warn on train/test overlap."""
+    """Fail fast, before any training: labels, classes, thresholds, the output directory; warn on
+    train/test overlap."""
     label_set = LabelSet.fit(
         train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
     )
+    config.check_thresholds(label_set.classes)
     for corpus in (dev_corpus, test_corpus):
         if corpus is not None:
             label_set.encode(corpus.labels, corpus.where)

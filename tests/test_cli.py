@@ -412,6 +412,13 @@ def test_tune_needs_a_positive_budget(workspace, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_tune_checks_thresholds_before_the_search(workspace, tmp_path):
+    result = run("tune", "--budget", "1", "--train", workspace / "train.csv", "--threshold", "0.3", "--output", tmp_path / "m")
+    assert_one_line_error(result, 2, "Invalid value for '--threshold': applies to task multi-label only")
+    assert "Searching" not in result.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_describe_a_configuration_and_an_export(trained):
     result = run("describe", "--units", "8", "--embedding-dim", "4", "--vocabulary-size", "50", "--classes", "3")
     assert result.exit_code == 0, result.output
