@@ -31,6 +31,12 @@ def test_probability_columns_follow_classes(fitted):
     np.testing.assert_array_equal(fitted.classes_[probabilities.argmax(axis=1)], fitted.predict(TEXTS))
 
 
+def test_log_probabilities_are_the_logarithms_of_the_probabilities(fitted):
+    log_probabilities = fitted.predict_log_proba(TEXTS)
+    assert log_probabilities.shape == (len(TEXTS), 2)
+    np.testing.assert_allclose(np.exp(log_probabilities), fitted.predict_proba(TEXTS), rtol=1e-6)
+
+
 def test_a_text_does_not_depend_on_its_batch(fitted):
     texts = TEXTS + ["", "a much longer text about a cat that sits and sleeps and purrs all day long"]
     together = fitted.predict_proba(texts)

@@ -306,6 +306,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         dataset = training.make_dataset(tf.gather(ids, order), batch_size=batch_size)
         return unsort(self.model_.predict(dataset, verbose=0), order)
 
+    def predict_log_proba(self, texts, batch_size=PREDICT_BATCH):
+        """Natural logarithms of ``predict_proba``, shape (n, classes), as scikit-learn classifiers give."""
+        with np.errstate(divide="ignore"):  # a probability that rounded to 0 is -inf, as in scikit-learn
+            return np.log(self.predict_proba(texts, batch_size))
+
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted labels, shape (n,): values of ``classes_``; multi-label predictions joined by the delimiter."""
         self._check_fitted()
