@@ -420,11 +420,13 @@ def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Texts per call of the model.")
 @read_options(format_option="--input-format")
 def predict(export_dir, texts, input_file, output_format, top_k, output, batch_size, **kwargs):
-    """Classify texts with an export directory."""
+    """Classify texts with an export directory: the TEXTS given, or a lone - to read them from stdin."""
     options = _read_options(kwargs)
     predictor = textlstm.load(export_dir)
     if texts and input_file:
         raise click.UsageError("give TEXT arguments or --input, not both")
+    if texts == ("-",):
+        texts, input_file = (), "-"
     if texts:
         corpus = corpus_from_lines(texts, source="arguments")
     elif input_file and input_file != "-":

@@ -111,6 +111,8 @@ def test_predict_files_stdin_and_csv(trained, workspace, tmp_path):
     assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 4
     from_stdin = run("predict", output, input="my dog fetches the ball\n")
     assert json.loads(from_stdin.output)["label"] == "dog"
+    dash = run("predict", output, "-", input="my dog fetches the ball\n")
+    assert json.loads(dash.output)["text"] == "my dog fetches the ball"
 
 
 def test_export_from_keras_file(trained, tmp_path):
