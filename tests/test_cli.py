@@ -195,6 +195,8 @@ def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path, log_
         ({"t.csv": "text,label\na,b\nc,\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: empty label in column 'label'"),
         ({"t.csv": b"text,label\na,b\n\xff,c\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv, line 3: not valid utf-8"),
         ({"t.csv": "text,label\na,x\nb,x\n"}, ["--train", "{d}/t.csv"], 1, "{d}/t.csv: only one class ('x') in the labels"),
+        ({"t.txt": "__label__x a\n__label__x __label__y b\n__label__y c\n"}, ["--train", "{d}/t.txt"], 1,
+         "{d}/t.txt, line 2: 2 labels (x, y) for one text, but the task is single-label; the multi-label task takes several"),
         ({"t.csv": "text,label\na,x\nb,y\n", "s.csv": "text,label\na,x\nb,z\n"},
          ["--train", "{d}/t.csv", "--test", "{d}/s.csv"], 1, "{d}/s.csv, line 3: label 'z' was not seen in training"),
         ({}, ["--pooling", "min"], 2, "Invalid value for '--pooling': 'min' is not one of"),

@@ -29,6 +29,13 @@ def test_unseen_label_names_the_place():
         labels.encode(["a", "c"], where=lambda i: f"test.csv, line {6 + i}")
 
 
+def test_several_labels_for_one_text_of_a_single_label_task_is_an_error():
+    labels = LabelSet.fit(["a", ["a", "b"]], False, "|")
+    np.testing.assert_array_equal(labels.encode([["b"], "a"]), [[0, 1], [1, 0]])
+    with pytest.raises(DataError, match=r"^t.jsonl, line 2: 2 labels \(a, b\) for one text, but the task is single-label"):
+        labels.encode(["a", ["a", "b"]], where=lambda i: f"t.jsonl, line {1 + i}")
+
+
 def test_one_class_is_an_error():
     with pytest.raises(DataError, match=r"^train.csv: only one class \('a'\) in the labels"):
         LabelSet.fit(["a", "a"], False, "|", source="train.csv")

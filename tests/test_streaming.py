@@ -4,10 +4,12 @@ import csv
 import random
 
 import numpy as np
+import pytest
 
 from conftest import LABELS, STREAMED, TEXTS
 from textlstm import TextClassifier
 from textlstm.config import Config
+from textlstm.errors import DataError
 from textlstm.data import read_corpus
 from textlstm.streaming import is_validation, scan
 from textlstm.text import build_vocabulary, length_percentiles
@@ -52,6 +54,24 @@ def test_scan_holds_out_hash_chosen_rows(tmp_path):
     chosen = sum(is_validation(line, 3, 0.1) for line in read_corpus(path).locations)
     assert scanned.validation_rows == chosen and 200 < chosen < 400
     assert scanned.train_rows + scanned.validation_rows == 3000
+
+
+def test_scan_takes_the_labels_of_validation_rows_as_classes_without_training_counts(tmp_path):
+    # With seed 42 and a tenth held out, line 5 is a validation row and lines 2-4 are not.
+    assert [is_validation(line, 42, 0.1) for line in (2, 3, 4, 5)] == [False, False, False, True]
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\nx,a\ny,b\nz,a\nw,c\n", encoding="utf-8")
+    scanned = scan(path, None, Config(seed=42), validation_fraction=0.1)
+    assert scanned.label_set.classes == ("a", "b", "c")
+    assert scanned.class_counts.tolist() == [2, 1, 0]
+
+
+def test_scan_refuses_several_labels_for_one_text_of_a_single_label_task(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("__label__a x\n__label__b y\n__label__a __label__b z\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^.*t.txt, line 3: 2 labels \(a, b\) for one text, but the task is single-label"):
+        scan(path, None, Config(), validation_fraction=0.1)
+    assert scan(path, None, Config(task="multi-label")).class_counts.tolist() == [2, 2]
 
 
 def test_length_percentiles_from_a_histogram_match_numpy():

@@ -45,12 +45,16 @@ class LabelSet:
             where: ``where(i)`` describes example ``i`` for errors, e.g. ``"test.csv, line 7"``.
 
         Raises:
-            DataError: a label that is not in ``classes``.
+            DataError: a label that is not in ``classes``, or several labels for one text of a
+                single-label task (a list, as fastText lines and JSONL give them).
         """
         index = {name: column for column, name in enumerate(self.classes)}
         targets = np.zeros((len(labels), len(self.classes)), dtype=np.float32)
         for row, value in enumerate(labels):
-            for name in split_labels(value, self.multi_label, self.delimiter):
+            names = split_labels(value, self.multi_label, self.delimiter)
+            if not self.multi_label and len(names) > 1:
+                raise several_labels_error(names, where(row) if where else f"example {row}")
+            for name in names:
                 if name not in index:
                     place = where(row) if where else f"example {row}"
                     raise DataError(
@@ -88,3 +92,11 @@ def split_labels(value, multi_label, delimiter):
     if multi_label:
         return [part.strip() for part in str(value).split(delimiter) if part.strip()]
     return [str(value).strip()]
+
+
+def several_labels_error(names, place):
+    """The DataError for the labels ``names`` (more than one) of one text of a single-label task."""
+    return DataError(
+        f"{place}: {len(names)} labels ({', '.join(names)}) for one text, but the task is single-label; "
+        "the multi-label task takes several"
+    )

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.data import iter_examples
-from textlstm.labels import LabelSet, split_labels
+from textlstm.labels import LabelSet, several_labels_error, split_labels
 from textlstm.text import VocabularyReport, build_vocabulary
 
 AUTO_THRESHOLD_BYTES = 512 * 1024**2  # `textlstm train` streams training files larger than this
@@ -36,7 +36,7 @@ class ScanReport:
 
     Attributes:
         vocabulary: VocabularyReport over the training part.
-        label_set: LabelSet of every label seen.
+        label_set: LabelSet of every label seen, in training and validation rows.
         class_counts: training examples per class, shape (classes,).
         train_rows, validation_rows: examples in each part.
     """
@@ -65,8 +65,12 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
         for location, text, label in iter_examples(path, options):
             validation = validation_fraction is not None and is_validation(location, config.seed, validation_fraction)
             rows[validation] += 1
+            names = split_labels(label, multi_label, config.label_delimiter)
+            if len(names) > 1 and not multi_label:
+                raise several_labels_error(names, f"{path}, line {location}")
+            labels.update({name: 0 for name in names})  # a label of validation rows only is still a class
             if not validation:
-                labels.update(split_labels(label, multi_label, config.label_delimiter))
+                labels.update(names)
                 yield text
 
     vocabulary = build_vocabulary(
