@@ -12,7 +12,7 @@ import tensorflow as tf
 import textlstm
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import TextClassifier
-from textlstm.errors import ExportError
+from textlstm.errors import DataError, ExportError
 from textlstm.export import read_metadata
 
 PROBE = ["the cat sleeps", "我的狗", "", "a dog and a cat"]
@@ -86,6 +86,15 @@ def test_export_layout_and_predictor(fitted, exported):
     np.testing.assert_allclose(predictor.predict_proba(PROBE), fitted.predict_proba(PROBE), atol=1e-5)
     assert list(predictor.predict(PROBE)) == list(fitted.predict(PROBE))
     assert predictor.predict_proba([]).shape == (0, 2)
+    np.testing.assert_allclose(predictor.predict_log_proba(PROBE), np.log(predictor.predict_proba(PROBE)), rtol=1e-6)
+
+
+def test_the_predictor_refuses_what_is_not_a_list_of_strings(exported):
+    predictor = textlstm.load(exported)
+    with pytest.raises(DataError, match=r"^texts: expected a sequence of strings, got one string$"):
+        predictor.predict("a single text")
+    with pytest.raises(DataError, match=r"^texts\[1\]: expected str, got int$"):
+        predictor.predict_proba(["a text", 7])
 
 
 def test_keras_model_reloads_to_the_same_classifier(fitted, exported):

@@ -19,7 +19,7 @@ from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
-from textlstm.text import TextTokenizer, build_vocabulary
+from textlstm.text import TextTokenizer, as_texts, build_vocabulary
 
 
 class _RetracingWarnings(logging.Filter):
@@ -376,17 +376,6 @@ def texts_and_labels(texts, labels):
     if len(labels) != len(texts):
         raise DataError(f"{len(texts)} texts but {len(labels)} labels")
     return texts, labels
-
-
-def as_texts(texts):
-    """A list of str; anything else raises DataError naming the first bad item."""
-    if isinstance(texts, str):
-        raise DataError("texts: expected a sequence of strings, got one string")
-    texts = list(texts)
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise DataError(f"texts[{index}]: expected str, got {type(text).__name__}")
-    return texts
 
 
 def length_order(ids):

@@ -31,6 +31,7 @@ from textlstm.files import apply_umask
 from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
 from textlstm.labels import LabelSet
 from textlstm.model import output_dict, split_text_model, text_model, with_attention
+from textlstm.text import as_texts
 
 METADATA_FILE = "textlstm.json"
 KERAS_FILE = "model.keras"
@@ -305,8 +306,12 @@ class Predictor:
             raise ExportError(f"{self.path}: cannot load the SavedModel ({str(error).splitlines()[0]})") from None
 
     def predict_outputs(self, texts, batch_size=PREDICT_BATCH):
-        """Run the signature in batches. Returns {"probabilities" (n, classes), "label" (n,), "score" (n,)}."""
-        texts = list(texts)
+        """Run the signature in batches. Returns {"probabilities" (n, classes), "label" (n,), "score" (n,)}.
+
+        Raises:
+            DataError: ``texts`` is one string, or holds something other than strings.
+        """
+        texts = as_texts(texts)
         parts = {"probabilities": [], "label": [], "score": []}
         for start in range(0, len(texts), batch_size):
             outputs = self._signature(text=tf.constant(texts[start : start + batch_size], dtype=tf.string))
@@ -325,6 +330,11 @@ class Predictor:
     def predict_proba(self, texts, batch_size=PREDICT_BATCH):
         """Probabilities, shape (n, classes), columns in ``classes_`` order."""
         return self.predict_outputs(texts, batch_size)["probabilities"]
+
+    def predict_log_proba(self, texts, batch_size=PREDICT_BATCH):
+        """Natural logarithms of ``predict_proba``, shape (n, classes), as ``TextClassifier`` gives them."""
+        with np.errstate(divide="ignore"):  # a probability that rounded to 0 is -inf, as in scikit-learn
+            return np.log(self.predict_proba(texts, batch_size))
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted label strings, shape (n,)."""

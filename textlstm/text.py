@@ -24,6 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textlstm.errors import DataError
+
 PADDING_ID = 0
 OOV_ID = 1
 _CJK = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
@@ -257,3 +259,14 @@ class TextTokenizer(keras.layers.Layer):
     def from_config(cls, config):
         # Tokenizers saved before ``lowercase`` existed (schema version 2) always lower-cased.
         return cls(**{"lowercase": True, **config})
+
+
+def as_texts(texts):
+    """A list of str; anything else raises DataError naming the first bad item."""
+    if isinstance(texts, str):
+        raise DataError("texts: expected a sequence of strings, got one string")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise DataError(f"texts[{index}]: expected str, got {type(text).__name__}")
+    return texts
