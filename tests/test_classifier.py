@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+import re
 
 import keras
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import Config, TextClassifier, training
-from textlstm.classifier import _without_retracing_warnings
+from textlstm.classifier import _without_retracing_warnings, texts_and_labels
 from textlstm.describe import describe_model
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.model import BRANCHES
@@ -139,6 +140,20 @@ def test_bad_inputs():
         classifier.fit(TEXTS, ["x", "y"])
     with pytest.raises(DataError, match="validation example 1: label 'bird' was not seen in training"):
         classifier.fit(TEXTS, LABELS, validation_data=(["a", "b"], ["cat", "bird"]))
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.float32("nan"), "", "  "])
+def test_a_missing_training_label_is_an_error_not_a_class(missing):
+    labels = list(LABELS)
+    labels[3] = missing
+    with pytest.raises(DataError, match=rf"^labels\[3\]: no label \({re.escape(repr(missing))}\)$"):
+        TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS, labels)
+
+
+def test_a_blank_multi_label_value_is_a_text_without_labels():
+    assert texts_and_labels(["a", "b"], ["x|y", ""], multi_label=True) == (["a", "b"], ["x|y", ""])
+    with pytest.raises(DataError, match=r"^labels\[1\]: no label \(None\)$"):
+        texts_and_labels(["a", "b"], ["x|y", None], multi_label=True)
 
 
 def test_multi_label(multi_label_fitted):

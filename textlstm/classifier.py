@@ -124,7 +124,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             self.
         """
         config = self.config
-        texts, labels = texts_and_labels(texts, labels)
+        texts, labels = texts_and_labels(texts, labels, config.task == "multi-label")
         training.set_seed(config.seed)
         label_set = LabelSet.fit(labels, config.task == "multi-label", config.label_delimiter)
         targets = label_set.encode(labels)
@@ -370,11 +370,20 @@ def given_classes(label_set, labels):
     return np.array([given[name] for name in label_set.classes])
 
 
-def texts_and_labels(texts, labels):
-    """(list of str, list of labels) of equal length; else DataError."""
+def texts_and_labels(texts, labels, multi_label):
+    """(list of str, list of labels) of equal length, no label missing; else DataError.
+
+    A label is missing where it is None or NaN (pandas' and NumPy's empty cells), or, single-label,
+    a blank string: each would otherwise become a class of its own ('None', 'nan', ''). A blank
+    multi-label value is a text with none of the labels.
+    """
     texts, labels = as_texts(texts), list(labels)
     if len(labels) != len(texts):
         raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+    for index, value in enumerate(labels):
+        blank = isinstance(value, str) and not value.strip() and not multi_label
+        if value is None or blank or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+            raise DataError(f"labels[{index}]: no label ({value!r})")
     return texts, labels
 
 

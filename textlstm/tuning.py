@@ -145,7 +145,7 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
         raise ConfigError("budget", f"expected minutes > 0, got {budget_minutes!r}")
     if max_trials is not None and max_trials < 1:
         raise ConfigError("max_trials", f"expected an integer >= 1, got {max_trials!r}")
-    texts, labels = texts_and_labels(texts, labels)
+    texts, labels = texts_and_labels(texts, labels, config.task == "multi-label")
     if validation_data is None:
         kept, held = stratified_indices(labels, config.validation_split, config.seed)
         validation_data = ([texts[i] for i in held], [labels[i] for i in held])
