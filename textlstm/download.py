@@ -133,6 +133,11 @@ def _copy(source, out, size, progress):
         raise DownloadError(f"{source}: HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, HTTPException, OSError) as error:
         reason = getattr(error, "reason", None) or error
+        if not received:  # no network, an unknown host, a refused connection
+            raise DownloadError(
+                f"{source}: cannot download ({reason}); without a network, --mirror or $TEXTLSTM_MIRROR "
+                "names a directory or URL holding the files"
+            ) from None
         raise DownloadError(
             f"{source}: download interrupted after {received:,} bytes ({reason}); nothing was kept"
         ) from None
