@@ -48,7 +48,10 @@ def test_shapes_states_and_pooling_are_named():
     ]
     assert description.pooling == "attention_pooling reads the per-step outputs of bidirectional_lstm_2, (batch, time, 16)"
     major = describe_model(model, time_major=True)
-    assert {row.name: row.shape for row in major.rows}["embedding"] == "(time, batch, 6)"
+    major_shapes = {row.name: row.shape for row in major.rows}
+    assert major_shapes["embedding"] == "(time, batch, 6)"
+    assert major_shapes["token_ids"] == "(time, batch)" and major_shapes["hashed_ngrams"] == "(batch, grams)"
+    assert major_shapes["attention_pooling"] == "(batch, 16) and (time, batch)"
     text = format_description(description)
     assert "equal to Keras's count" in text and "(4 = layers x directions)" in text
 

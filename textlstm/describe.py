@@ -152,10 +152,14 @@ def _shape(layer, time_major):
 
 
 def _written(shape, name, time_major):
-    """A shape with named open axes: (batch, time, 16); (batch, grams) for the n-gram ids."""
+    """A shape with named open axes: (batch, time, 16); (batch, grams) for the n-gram ids.
+
+    Time-major swaps the first two axes of every shape with a time axis: the sequences (time, batch,
+    16), and also the token ids and attention weights (time, batch).
+    """
     names = ["batch", "grams" if name in ("hashed_ngrams", "char_ngrams") else "time"]
     dims = [names[i] if size is None and i < 2 else str(size) for i, size in enumerate(shape)]
-    if time_major and len(dims) == 3:
+    if time_major and dims[1:2] == ["time"]:
         dims[0], dims[1] = dims[1], dims[0]
     return f"({', '.join(dims)})"
 
