@@ -256,6 +256,10 @@ def test_predict_usage_errors(trained, tmp_path):
     assert_one_line_error(result, 2, "give TEXT arguments or --input, not both")
     assert_one_line_error(run("predict", output, "x", "--format", "xml"), 2, "Invalid value for '--format'")
     assert_one_line_error(run("predict", output, "--input", tmp_path / "nope.txt"), 1, "nope.txt: no such file")
+    (tmp_path / "f.txt").write_text("x")
+    refused = run("predict", output, "x", "--output", tmp_path / "f.txt" / "p.jsonl")
+    assert_one_line_error(refused, 1, f"Error: {tmp_path}/f.txt/p.jsonl: cannot be created: {tmp_path}/f.txt is not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
 
 
 def test_evaluate_unknown_label(trained, tmp_path):
@@ -340,7 +344,7 @@ def test_datasets_write_gives_text_label_csv_files(tmp_path, tiny_dataset):
     # A path the system refuses (here, under a file) is a one-line error too, and nothing is written.
     (tmp_path / "f.txt").write_text("x")
     refused = run("datasets", "write", "tiny", tmp_path / "f.txt" / "out", *common)
-    assert_one_line_error(refused, 1, f"Error: {tmp_path}/f.txt/out: Not a directory")
+    assert_one_line_error(refused, 1, f"Error: {tmp_path}/f.txt/out/train.csv: cannot be created: {tmp_path}/f.txt is not a directory")
     assert (tmp_path / "f.txt").read_text() == "x"
 
 

@@ -27,7 +27,7 @@ from textlstm import __version__
 from textlstm.config import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Config, upgrade_config
 from textlstm.errors import ExportError
 from textlstm.evaluation import evaluate_predictions
-from textlstm.files import apply_umask
+from textlstm.files import apply_umask, nearest_existing
 from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
 from textlstm.labels import LabelSet
 from textlstm.model import output_dict, split_text_model, text_model, with_attention
@@ -194,9 +194,7 @@ def check_writable(path, force):
     create it in, or a textlstm export and ``force``."""
     path = Path(path)
     if not path.exists():
-        ancestor = path.parent
-        while not ancestor.exists() and ancestor != ancestor.parent:
-            ancestor = ancestor.parent
+        ancestor = nearest_existing(path)
         if not ancestor.is_dir():
             raise ExportError(f"{path}: cannot be created: {ancestor} is not a directory")
         if not os.access(ancestor, os.W_OK | os.X_OK):

@@ -13,15 +13,35 @@ def apply_umask(path, mode=0o666):
 
 
 def write_text_atomically(path, text):
-    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``."""
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``.
+
+    Missing parent folders are created. Raises:
+        OSError: whatever step the system refused, with ``path`` as its filename (not the
+            temporary file's name, which the user never gave).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        ancestor = nearest_existing(path)
+        reason = error.strerror if ancestor.is_dir() else f"cannot be created: {ancestor} is not a directory"
+        raise OSError(error.errno, reason, str(path)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
         apply_umask(temporary)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OSError(error.errno, error.strerror, str(path)) from None
         raise
+
+
+def nearest_existing(path):
+    """``path`` itself or its closest ancestor that exists (a file, a folder, or the root)."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
