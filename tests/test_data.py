@@ -1,7 +1,10 @@
 """Readers: every format, line numbers, encodings, bad-row policy, one-line errors naming file and line."""
 
+import csv
+
 import pytest
 
+from textlstm import data
 from textlstm.data import (
     ReadOptions,
     SkippedRowsWarning,
@@ -99,6 +102,20 @@ def test_skip_reports_exactly_the_bad_lines(tmp_path):
     assert corpus.texts == ["good", "ok", "multi\nline"]
     with pytest.raises(DataError, match=r"b.csv, line 3: empty label in column 'label'$"):
         read_corpus(path)
+
+
+def test_a_long_document_is_one_field_and_a_field_past_the_limit_is_a_bad_row(tmp_path, monkeypatch):
+    long = "word " * 100_000  # 500,000 characters: past the csv module's own limit of 131,072
+    assert read_corpus(write(tmp_path, "a.csv", f"text,label\n{long},x\nshort,y\n")).texts == [long, "short"]
+    limit = csv.field_size_limit()
+    monkeypatch.setattr(data, "FIELD_LIMIT", 1000)
+    try:
+        csv.field_size_limit(1000)
+        path = write(tmp_path, "b.csv", 'text,label\n"an open quote,x\n' + "more text\n" * 200)
+        with pytest.raises(DataError, match=r"b.csv, line 2: a field longer than 1,000 characters \(a quote left open\?\)$"):
+            read_corpus(path)
+    finally:
+        csv.field_size_limit(limit)
 
 
 def test_iteration_is_lazy(tmp_path):

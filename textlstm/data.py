@@ -20,6 +20,9 @@ from textlstm.errors import ConfigError, DataError
 FORMATS = ("csv", "tsv", "jsonl", "fasttext", "folder", "txt")
 FASTTEXT_PREFIX = "__label__"
 _SNIFF_BYTES = 64 * 1024
+# Longest CSV/TSV field, in characters: Python's csv module stops at 131,072, which a long document
+# (a report, a chapter) passes; a field this long is rather a quote left open.
+FIELD_LIMIT = 2**24
 _SHOWN_SKIPS = 5
 
 
@@ -275,8 +278,16 @@ def _sniff_delimiter(path, options, format):
         return ","
 
 
+def _csv_problem(error):
+    """The csv module's complaint about a row, in words a user can act on."""
+    if str(error).startswith("field larger than field limit"):
+        return f"a field longer than {csv.field_size_limit():,} characters (a quote left open?)"
+    return str(error)
+
+
 def _csv_rows(path, options, labelled, format):
     delimiter = _sniff_delimiter(path, options, format)
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))  # process-wide; only ever raised
     lines = iter_lines(path, options)
     counter = _LineCounter(lines)
     reader = csv.reader(counter, delimiter=delimiter)
@@ -312,7 +323,7 @@ def _csv_rows(path, options, labelled, format):
         except StopIteration:
             return
         except csv.Error as error:
-            yield _BadRow(start, str(error))
+            yield _BadRow(start, _csv_problem(error))
             start = counter.count + 1
             continue
         line, start = start, counter.count + 1
