@@ -501,8 +501,11 @@ def describe(source, vocabulary_size, classes, time_major, config_file, **kwargs
 @click.argument("texts", nargs=-1, required=True)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), default="explanation.html", show_default=True, help="HTML page with every token highlighted by its weight.")
 def explain(export_dir, texts, html_file):
-    """Per-token weights of the predictions for TEXTS: attention weights for an attention head, occlusion
-    (the drop of the predicted class's probability without the token) for the others."""
+    """Per-token weights of the predictions for TEXTS (a lone - reads them from stdin, one a line):
+    attention weights for an attention head, occlusion (the drop of the predicted class's probability
+    without the token) for the others."""
+    if texts == ("-",):
+        texts = corpus_from_lines(sys.stdin).texts
     explanations = textlstm.explain(export_dir, list(texts))
     for explanation in explanations:
         click.echo(format_explanation(explanation))

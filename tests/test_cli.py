@@ -446,3 +446,6 @@ def test_explain_prints_weights_and_writes_html(trained, tmp_path):
     assert result.exit_code == 0, result.output
     assert "occlusion weights" in result.output and "barks(" in result.output
     assert page.read_text(encoding="utf-8").count('class="token"') == 3 + 2
+    from_stdin = run("explain", output, "-", "--html", page, input="the dog barks\n小猫\n")
+    assert from_stdin.exit_code == 0, from_stdin.output
+    assert from_stdin.output == result.output
