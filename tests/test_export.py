@@ -149,6 +149,16 @@ def test_load_errors(tmp_path, make, message):
         textlstm.load(make(tmp_path))
 
 
+def test_an_export_and_its_model_file_given_the_wrong_way_round(exported, tmp_path):
+    with pytest.raises(ExportError, match=r"model.keras: a file, not an export directory \(give the directory that holds it\)$"):
+        textlstm.load(exported / "model.keras")
+    with pytest.raises(ExportError, match=r": a directory, not a model file \(give the model.keras inside it\)$"):
+        TextClassifier.from_keras(exported)
+    (tmp_path / "data.csv").write_text("text,label\n")
+    with pytest.raises(ExportError, match=r"data.csv: no textlstm.json beside it \(textlstm writes both into an export directory\)$"):
+        TextClassifier.from_keras(tmp_path / "data.csv")
+
+
 def test_metadata_of_earlier_schema_versions_reads_as_what_they_built(exported, tmp_path):
     metadata = json.loads((exported / "textlstm.json").read_text())
     config = {

@@ -224,6 +224,8 @@ def read_metadata(path):
             read; or a file that does not hold a valid config, labels and one threshold per class.
     """
     path = Path(path)
+    if path.is_file():
+        raise ExportError(f"{path}: a file, not an export directory (give the directory that holds it)")
     if not path.is_dir():
         raise ExportError(f"{path}: no such export directory")
     file = path / METADATA_FILE
@@ -269,8 +271,12 @@ def load_keras_model(path):
     The config and labels come from ``textlstm.json`` in the same directory.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"{path}: a directory, not a model file (give the {KERAS_FILE} inside it)")
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
+    if not (path.parent / METADATA_FILE).is_file():
+        raise ExportError(f"{path}: no {METADATA_FILE} beside it (textlstm writes both into an export directory)")
     metadata = read_metadata(path.parent)
     try:
         full = keras.saving.load_model(path)
