@@ -69,6 +69,18 @@ def test_jsonl_fields_and_label_lists(tmp_path):
     assert corpus.locations == [1, 3]
 
 
+def test_jsonl_text_fields_absent_or_null_are_left_out_unless_all_are(tmp_path):
+    options = ReadOptions(text_columns=("title", "body"))
+    path = write(tmp_path, "a.jsonl", '{"title": "Good", "label": "p"}\n{"title": "Bad", "body": null, "label": "n"}\n')
+    assert read_corpus(path, options).texts == ["Good", "Bad"]
+    path = write(tmp_path, "b.jsonl", '{"title": "Good", "label": "p"}\n{"label": "n"}\n')
+    with pytest.raises(DataError, match=r"b.jsonl, line 2: no text in fields 'title', 'body'$"):
+        read_corpus(path, options)
+    path = write(tmp_path, "c.jsonl", '{"title": "Good", "body": 7, "label": "p"}\n')
+    with pytest.raises(DataError, match=r"c.jsonl, line 1: no text in field 'body'$"):
+        read_corpus(path, options)
+
+
 def test_fasttext_lines_multi_label(tmp_path):
     path = write(tmp_path, "train.txt", "__label__a __label__b both here\n__label__c just c\n\n")
     assert detect_format(path) == "fasttext"

@@ -372,11 +372,16 @@ def _jsonl_rows(path, options, labelled, format):
         if not isinstance(record, dict):
             yield _BadRow(number, f"expected a JSON object, got {type(record).__name__}")
             continue
-        missing = [field for field in options.text_columns if not isinstance(record.get(field), str)]
-        if missing:
-            yield _BadRow(number, f"no text in field {missing[0]!r}")
+        # Of several text fields (a title and a body), an absent or null one is left out; a field
+        # holding something other than text, or a record with none of them, is a bad row.
+        values = {field: record.get(field) for field in options.text_columns}
+        wrong = [field for field, value in values.items() if value is not None and not isinstance(value, str)]
+        present = [value for value in values.values() if isinstance(value, str)]
+        if wrong or not present:
+            fields = wrong[:1] or options.text_columns
+            yield _BadRow(number, f"no text in field{'s' if len(fields) > 1 else ''} {', '.join(map(repr, fields))}")
             continue
-        text = " ".join(record[field] for field in options.text_columns)
+        text = " ".join(present)
         label = None
         if labelled:
             label = _clean_label(record.get(options.label_column))
