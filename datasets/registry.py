@@ -13,7 +13,7 @@ from pathlib import Path
 
 from textlstm.download import cache_dir, fetch
 from textlstm.errors import DataError
-from textlstm.files import write_text_atomically
+from textlstm.files import write_texts_atomically
 from textlstm.datasets.parsers import parse
 from textlstm.splits import split_corpus
 
@@ -77,7 +77,7 @@ def write_csv(splits, directory, force=False):
     """Write each split as ``<directory>/<split>.csv`` with the header ``text,label``.
 
     These are the files ``textlstm train --train/--dev/--test`` and ``benchmarks/compare.py`` read.
-    Each file is written to a temporary file beside it, then renamed.
+    Each file is written to a temporary file beside it; once all are written, they are renamed.
 
     Args:
         splits: {split name: Corpus}, e.g. from ``standard_splits``.
@@ -92,10 +92,12 @@ def write_csv(splits, directory, force=False):
     present = [str(path) for path in paths.values() if path.exists()]
     if present and not force:
         raise DataError(f"{present[0]}: already exists (use --force to overwrite)")
+    texts = {}
     for split, corpus in splits.items():
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["text", "label"])
         writer.writerows(zip(corpus.texts, corpus.labels))
-        write_text_atomically(paths[split], buffer.getvalue())
+        texts[paths[split]] = buffer.getvalue()
+    write_texts_atomically(texts)
     return paths

@@ -19,7 +19,37 @@ def write_text_atomically(path, text):
         OSError: whatever step the system refused, with ``path`` as its filename (not the
             temporary file's name, which the user never gave).
     """
-    path = Path(path)
+    write_texts_atomically({path: text})
+
+
+def write_texts_atomically(texts):
+    """Write several files, {path: text}, all or none: each text goes to a temporary file beside its
+    path, and only once every one is written are they renamed over their paths.
+
+    Raises:
+        OSError: as ``write_text_atomically``, naming the path being written; no temporary file is left.
+    """
+    temporaries = {}
+    current = None
+    try:
+        for current, text in texts.items():
+            current = Path(current)
+            temporaries[current] = _temporary(current)
+            with open(temporaries[current], "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+            apply_umask(temporaries[current])
+        for current, temporary in temporaries.items():
+            os.replace(temporary, current)
+    except BaseException as error:
+        for temporary in temporaries.values():
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename != str(current):
+            raise OSError(error.errno, error.strerror, str(current)) from None
+        raise
+
+
+def _temporary(path):
+    """A new empty file beside ``path`` (its folders created), e.g. ``.train.csv.x1y2.tmp``: its name."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -27,16 +57,8 @@ def write_text_atomically(path, text):
         ancestor = nearest_existing(path)
         reason = error.strerror if ancestor.is_dir() else f"cannot be created: {ancestor} is not a directory"
         raise OSError(error.errno, reason, str(path)) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        apply_umask(temporary)
-        os.replace(temporary, path)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise OSError(error.errno, error.strerror, str(path)) from None
-        raise
+    os.close(handle)
+    return temporary
 
 
 def nearest_existing(path):
