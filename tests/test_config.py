@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from textlstm.config import Config
@@ -33,6 +34,16 @@ def test_defaults_are_valid_and_round_trip_through_json():
 def test_invalid_values_name_the_field(settings, message):
     with pytest.raises(ConfigError, match=message):
         Config(**settings)
+
+
+def test_numpy_scalars_become_python_values():
+    # scikit-learn's grids over arrays and SciPy's distributions give NumPy scalars.
+    config = Config(units=np.int64(8), dropout=np.float64(0.2), bidirectional=np.True_, pooling=np.str_("mean"))
+    assert (config.units, config.dropout, config.bidirectional, config.pooling) == (8, 0.2, True, "mean")
+    assert [type(value) for value in (config.units, config.dropout, config.bidirectional, config.pooling)] == [int, float, bool, str]
+    assert json.loads(config.to_json())["units"] == 8
+    with pytest.raises(ConfigError, match=r"^units: expected int, got 8.0$"):
+        Config(units=np.float32(8))
 
 
 @pytest.mark.parametrize(

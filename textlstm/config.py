@@ -7,6 +7,7 @@ once, in ``__post_init__``. The resolved configuration is saved as JSON beside e
 import dataclasses
 import json
 import math
+import numbers
 import tomllib
 import typing
 from pathlib import Path
@@ -221,6 +222,7 @@ class Config:
         # Accept {label: value}, pairs or "LABEL=VALUE" strings; store sorted pairs.
         object.__setattr__(self, "label_thresholds", parse_label_thresholds(self.label_thresholds))
         for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, _plain(getattr(self, field.name)))
             _check_type(field, getattr(self, field.name))
         _at_least("max_tokens", self.max_tokens, 3)
         _at_least("min_count", self.min_count, 1)
@@ -367,6 +369,22 @@ def parse_label_thresholds(value):
             else:
                 pairs.append(tuple(item))
     return tuple(sorted((str(label), float(number)) for label, number in pairs))
+
+
+def _plain(value):
+    """NumPy scalars as Python's int, float, bool or str, as scikit-learn's parameter grids over arrays
+    and SciPy's distributions give them (``np.int64(32)`` for units); other values as they are."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, str):  # np.str_
+        return str(value)
+    if getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
 
 
 def _positive(value):
