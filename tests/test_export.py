@@ -91,6 +91,7 @@ def test_export_layout_and_predictor(fitted, exported):
 
 def test_the_predictor_refuses_what_is_not_a_list_of_strings(exported):
     predictor = textlstm.load(exported)
+    assert repr(predictor) == f"Predictor({str(exported)!r}, classes=['cat', 'dog'])"
     with pytest.raises(DataError, match=r"^texts: expected a sequence of strings, got one string$"):
         predictor.predict("a single text")
     with pytest.raises(DataError, match=r"^texts\[1\]: expected str, got int$"):

@@ -309,6 +309,10 @@ class Predictor:
         except (OSError, KeyError, ValueError) as error:
             raise ExportError(f"{self.path}: cannot load the SavedModel ({str(error).splitlines()[0]})") from None
 
+    def __repr__(self):
+        """``Predictor('my-model', classes=['neg', 'pos'])``."""
+        return f"{type(self).__name__}({str(self.path)!r}, classes={self.classes_.tolist()!r})"
+
     def predict_outputs(self, texts, batch_size=PREDICT_BATCH):
         """Run the signature in batches. Returns {"probabilities" (n, classes), "label" (n,), "score" (n,)}.
 
