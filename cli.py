@@ -367,8 +367,8 @@ def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output
 
 def _echo_data(corpus, label_set):
     targets = label_set.encode(corpus.labels, corpus.where)
-    counts = ", ".join(f"{name}: {int(n)}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
-    click.echo(f"Training data: {corpus.path}: {len(corpus)} texts, {len(label_set.classes)} classes ({counts})")
+    counts = ", ".join(f"{name}: {int(n):,}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
+    click.echo(f"Training data: {corpus.path}: {len(corpus):,} texts, {len(label_set.classes)} classes ({counts})")
 
 
 def _echo_outcome(classifier, dev_path, quiet):
