@@ -61,6 +61,13 @@ def test_cp1252_with_encoding_option(tmp_path):
     assert read_corpus(path, ReadOptions(encoding_errors="replace")).texts == ["caf\ufffd cr\ufffdme"]
 
 
+def test_a_utf16_file_is_named_as_one(tmp_path):
+    path = write(tmp_path, "excel.tsv", "text\tlabel\r\ncafé\tx\r\n".encode("utf-16"))
+    with pytest.raises(DataError, match=r"excel.tsv: a UTF-16 file \(it starts with a UTF-16 byte-order mark\), not utf-8; give the encoding utf-16$"):
+        read_corpus(path)
+    assert read_corpus(path, ReadOptions(encoding="utf-16")).texts == ["café"]
+
+
 def test_jsonl_fields_and_label_lists(tmp_path):
     path = write(tmp_path, "a.jsonl", '{"t": "a", "b": "x", "y": ["p", "q"]}\n\n{"t": "c", "b": "d", "y": "r"}\n')
     corpus = read_corpus(path, ReadOptions(text_columns=("t", "b"), label_column="y"))

@@ -227,8 +227,14 @@ def iter_lines(path, options):
     encoding = _codec(options)
     number = 0
     with open(path, "rb") as raw:
-        if raw.read(1) == b"":
+        start = raw.read(2)
+        if start == b"":
             raise DataError(f"{path}: the file is empty")
+        if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and encoding == "utf-8-sig":
+            # Excel's "Unicode text" and Windows tools write UTF-16 with a byte-order mark.
+            raise DataError(
+                f"{path}: a UTF-16 file (it starts with a UTF-16 byte-order mark), not utf-8; give the encoding utf-16"
+            )
         raw.seek(0)
         text = io.TextIOWrapper(raw, encoding=encoding, errors=options.encoding_errors, newline="")
         try:
