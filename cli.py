@@ -88,7 +88,7 @@ def _option_name(field):
 
 class Commands(click.Group):
     """Turns library errors, and paths the system refuses, into one-line CLI errors: exit 2 for
-    bad options, 1 for bad data or files."""
+    bad options, 1 for bad data or files; Ctrl-C exits 130, as shells report an interrupted command."""
 
     def invoke(self, ctx):
         try:
@@ -100,6 +100,9 @@ class Commands(click.Group):
             raise click.ClickException(str(error)) from None
         except OSError as error:  # a path the system refuses: missing, not a directory, no permission, disk full
             raise click.ClickException(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
+        except KeyboardInterrupt:
+            click.echo("Aborted!", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -170,6 +170,15 @@ def assert_one_line_error(result, exit_code, message):
     assert len(error_lines) == 1 and message in error_lines[0], result.output
 
 
+def test_ctrl_c_exits_130_as_shells_report_an_interrupted_command(monkeypatch, tmp_path):
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("textlstm.load", interrupted)
+    result = run("predict", tmp_path, "a text")
+    assert result.exit_code == 130 and result.output == "Aborted!\n"
+
+
 @pytest.mark.parametrize("log_level", [None, "3"])
 def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path, log_level):
     # TensorFlow's native start-up logs reach file descriptor 2 unless the command mutes them,
