@@ -15,7 +15,7 @@ from textlstm.describe import describe_model
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_predictions
-from textlstm.export import PREDICT_BATCH, load_keras_model, write_export
+from textlstm.export import PREDICT_BATCH, load_keras_model, log_probabilities, write_export
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
@@ -308,8 +308,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, texts, batch_size=PREDICT_BATCH):
         """Natural logarithms of ``predict_proba``, shape (n, classes), as scikit-learn classifiers give."""
-        with np.errstate(divide="ignore"):  # a probability that rounded to 0 is -inf, as in scikit-learn
-            return np.log(self.predict_proba(texts, batch_size))
+        return log_probabilities(self.predict_proba(texts, batch_size))
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted labels, shape (n,): values of ``classes_``; multi-label predictions joined by the delimiter."""

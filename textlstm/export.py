@@ -341,8 +341,7 @@ class Predictor:
 
     def predict_log_proba(self, texts, batch_size=PREDICT_BATCH):
         """Natural logarithms of ``predict_proba``, shape (n, classes), as ``TextClassifier`` gives them."""
-        with np.errstate(divide="ignore"):  # a probability that rounded to 0 is -inf, as in scikit-learn
-            return np.log(self.predict_proba(texts, batch_size))
+        return log_probabilities(self.predict_proba(texts, batch_size))
 
     def predict(self, texts, batch_size=PREDICT_BATCH):
         """Predicted label strings, shape (n,)."""
@@ -357,6 +356,12 @@ class Predictor:
         true = self.label_set.encode(list(labels), where)
         predicted = self.label_set.decide(self.predict_proba(texts), self.metadata["thresholds"])
         return evaluate_predictions(self.label_set, true, predicted)
+
+
+def log_probabilities(probabilities):
+    """Natural logarithms of probabilities (n, classes); one that rounded to 0 is -inf, as in scikit-learn."""
+    with np.errstate(divide="ignore"):
+        return np.log(probabilities)
 
 
 def load(path):

@@ -50,15 +50,15 @@ class LabelSet:
         """
         index = {name: column for column, name in enumerate(self.classes)}
         targets = np.zeros((len(labels), len(self.classes)), dtype=np.float32)
+        where = where or (lambda row: f"example {row}")
         for row, value in enumerate(labels):
             names = split_labels(value, self.multi_label, self.delimiter)
             if not self.multi_label and len(names) > 1:
-                raise several_labels_error(names, where(row) if where else f"example {row}")
+                raise several_labels_error(names, where(row))
             for name in names:
                 if name not in index:
-                    place = where(row) if where else f"example {row}"
                     raise DataError(
-                        f"{place}: label {name!r} was not seen in training (known: {', '.join(self.classes)})"
+                        f"{where(row)}: label {name!r} was not seen in training (known: {', '.join(self.classes)})"
                     )
                 targets[row, index[name]] = 1.0
         return targets
