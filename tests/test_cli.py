@@ -377,7 +377,7 @@ def test_train_and_evaluate_on_a_registered_data_set(tmp_path):
 def test_registered_data_set_without_test_split_gets_a_seeded_one(tmp_path):
     result = run("datasets", "info", "mr", "--mirror", ORIGINALS, "--cache-dir", tmp_path)
     assert result.exit_code == 0, result.output
-    assert "all: 10662 rows, 2 classes" in result.output
+    assert "all: 10,662 rows, 2 classes" in result.output
 
 
 def test_train_streaming(workspace, tmp_path):

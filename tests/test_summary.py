@@ -19,4 +19,11 @@ def test_summary_counts():
     text = format_summary(report)
     assert "train: 4 rows, 3 classes, vocabulary 10 tokens" in text
     assert summarize({"train": train}, lowercase=True)["splits"]["train"]["vocabulary"] == 7  # a b c 猫 在 睡 觉
-    assert "overlap: 1 test texts also occur in train" in text
+    assert "overlap: 1 test text also occurs in train" in text
+
+
+def test_counts_read_as_english():
+    one = format_summary(summarize({"data": Corpus("d", ["hello"], ["a"], [1])}))
+    assert one.splitlines()[0] == "data: 1 row, 1 class, vocabulary 1 token"
+    many = Corpus("d", [f"w{i}" for i in range(1200)], ["a", "b"] * 600, list(range(1, 1201)))
+    assert format_summary(summarize({"data": many})).splitlines()[0] == "data: 1,200 rows, 2 classes, vocabulary 1,200 tokens"

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from textlstm.errors import ConfigError, DataError
+from textlstm.wording import counted
 
 FORMATS = ("csv", "tsv", "jsonl", "fasttext", "folder", "txt")
 FASTTEXT_PREFIX = "__label__"
@@ -179,8 +180,7 @@ def skipped_summary(path, skipped):
     """``"FILE: skipped N bad rows (lines a, b, c, ...)"``."""
     shown = ", ".join(str(line) for line in skipped[:_SHOWN_SKIPS])
     more = ", ..." if len(skipped) > _SHOWN_SKIPS else ""
-    rows = "row" if len(skipped) == 1 else "rows"
-    return f"{path}: skipped {len(skipped)} bad {rows} (line{'s' if len(skipped) > 1 else ''} {shown}{more})"
+    return f"{path}: skipped {counted(len(skipped), 'bad row')} ({'line' if len(skipped) == 1 else 'lines'} {shown}{more})"
 
 
 def _collect(path, options, labelled):

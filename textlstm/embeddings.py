@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 
 from textlstm.errors import DataError
+from textlstm.wording import counted
 
 _EXAMPLES = 3  # words of the file and of the vocabulary shown when none match
 
@@ -87,10 +88,6 @@ def align_vectors(path, vocabulary, seed=0):
     return _matrix(rows, len(exact), len(vocabulary), dim, seed)
 
 
-def _count(amount, noun):
-    return f"{amount} {noun}" + ("" if amount == 1 else "s")
-
-
 def _quoted(words):
     return ", ".join(repr(word) for word in words)
 
@@ -128,7 +125,7 @@ def _text_vectors(file, path, header):
         word, values = parts[0], parts[1:]
         dim = dim or len(values)
         if len(values) != dim:
-            raise DataError(f"{path}, line {number}: {_count(len(values), 'number')}, expected {dim}")
+            raise DataError(f"{path}, line {number}: {counted(len(values), 'number')}, expected {dim}")
         try:
             yield word, np.asarray(values, dtype=np.float32)
         except ValueError:

@@ -6,6 +6,7 @@ import numpy as np
 
 from textlstm.splits import overlap
 from textlstm.text import build_vocabulary
+from textlstm.wording import counted
 
 _VOCABULARY_LIMIT = 10**9
 
@@ -49,7 +50,10 @@ def format_summary(report):
     lines = []
     for name, split in report["splits"].items():
         total = split["rows"]
-        lines.append(f"{name}: {total} rows, {len(split['classes'])} classes, vocabulary {split['vocabulary']} tokens")
+        lines.append(
+            f"{name}: {counted(total, 'row')}, {counted(len(split['classes']), 'class', 'classes')}, "
+            f"vocabulary {counted(split['vocabulary'], 'token')}"
+        )
         lines.append(
             f"  tokens per text: median {split['tokens'][50]}, 95th percentile {split['tokens'][95]}, max {split['tokens'][100]}"
         )
@@ -63,5 +67,5 @@ def format_summary(report):
             lines.append(f"    {label:<{width}}{count:>8}  {100 * count / total:5.1f}%")
     for pair, count in report["overlap"].items():
         first, second = pair.split("/")
-        lines.append(f"overlap: {count} {second} texts also occur in {first}")
+        lines.append(f"overlap: {counted(count, second + ' text')} also {'occurs' if count == 1 else 'occur'} in {first}")
     return "\n".join(lines)
