@@ -150,6 +150,18 @@ def test_a_missing_training_label_is_an_error_not_a_class(missing):
         TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS, labels)
 
 
+def test_a_table_or_a_missing_text_is_refused():
+    with pytest.raises(DataError, match=r"^texts: expected a sequence of strings, got a table of shape \(2, 1\)$"):
+        texts_and_labels(np.array([["a"], ["b"]]), ["x", "y"], multi_label=False)  # as df[["text"]] would be
+    indicators = np.array([[1, 0], [1, 1]])
+    with pytest.raises(DataError, match=r"^labels: expected a sequence with one label \(multi-label: one list of labels\) a text, got a table of shape \(2, 2\)$"):
+        texts_and_labels(["a", "b"], indicators, multi_label=True)
+    with pytest.raises(DataError, match=r"^texts\[1\]: no text \(nan\)$"):
+        texts_and_labels(["a", float("nan")], ["x", "y"], multi_label=False)
+    with pytest.raises(DataError, match="^1 text but 2 labels$"):
+        texts_and_labels(["a"], ["x", "y"], multi_label=False)
+
+
 def test_a_blank_multi_label_value_is_a_text_without_labels():
     assert texts_and_labels(["a", "b"], ["x|y", ""], multi_label=True) == (["a", "b"], ["x|y", ""])
     with pytest.raises(DataError, match=r"^labels\[1\]: no label \(None\)$"):

@@ -19,7 +19,8 @@ from textlstm.export import PREDICT_BATCH, load_keras_model, log_probabilities, 
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
-from textlstm.text import TextTokenizer, as_texts, build_vocabulary
+from textlstm.text import TextTokenizer, as_texts, build_vocabulary, one_dimensional
+from textlstm.wording import counted
 
 
 class _RetracingWarnings(logging.Filter):
@@ -376,9 +377,11 @@ def texts_and_labels(texts, labels, multi_label):
     a blank string: each would otherwise become a class of its own ('None', 'nan', ''). A blank
     multi-label value is a text with none of the labels.
     """
-    texts, labels = as_texts(texts), list(labels)
+    texts = as_texts(texts)
+    one_dimensional("labels", labels, "a sequence with one label (multi-label: one list of labels) a text")
+    labels = list(labels)
     if len(labels) != len(texts):
-        raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+        raise DataError(f"{counted(len(texts), 'text')} but {counted(len(labels), 'label')}")
     for index, value in enumerate(labels):
         blank = isinstance(value, str) and not value.strip() and not multi_label
         if value is None or blank or (isinstance(value, (float, np.floating)) and np.isnan(value)):

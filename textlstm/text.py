@@ -261,12 +261,29 @@ class TextTokenizer(keras.layers.Layer):
         return cls(**{"lowercase": True, **config})
 
 
+def one_dimensional(name, values, expected):
+    """Raise DataError when ``values`` is a table (a DataFrame, a 2-D array) where a sequence was expected.
+
+    A DataFrame iterates over its column names, so without this check ``fit(df[["text"]], y)`` saw
+    one text, "text".
+    """
+    shape = getattr(values, "shape", None)
+    if shape is not None and len(shape) != 1:
+        raise DataError(f"{name}: expected {expected}, got a table of shape {tuple(shape)}")
+
+
 def as_texts(texts):
-    """A list of str; anything else raises DataError naming the first bad item."""
+    """A list of str; anything else raises DataError naming the first bad item.
+
+    None and NaN (an empty cell of pandas or NumPy) are "no text", as a missing label is "no label".
+    """
     if isinstance(texts, str):
         raise DataError("texts: expected a sequence of strings, got one string")
+    one_dimensional("texts", texts, "a sequence of strings")
     texts = list(texts)
     for index, text in enumerate(texts):
+        if text is None or (isinstance(text, (float, np.floating)) and np.isnan(text)):
+            raise DataError(f"texts[{index}]: no text ({text!r})")
         if not isinstance(text, str):
             raise DataError(f"texts[{index}]: expected str, got {type(text).__name__}")
     return texts
