@@ -21,6 +21,7 @@ from textlstm.training import (
     branch_names,
     choose_branch_mix,
     make_dataset,
+    ngram_fit_text,
 )
 
 # The n-gram branch's layers, whose weights scikit-learn sets (or, for the table, the vocabulary).
@@ -321,3 +322,9 @@ def test_members_are_early_stopped_on_their_own():
     assert set(history["best_epochs"]) == {"member1_probabilities", "member2_probabilities"}
     assert history["best_epoch"] == max(history["best_epochs"]["member1_probabilities"], history["best_epochs"]["member2_probabilities"])
     assert "val_member2_probabilities_macro_f1" in history
+
+
+def test_one_text_and_one_iteration_read_in_the_singular():
+    history = {"recurrent_weight": 0.5, "mix_validation_texts": 1, "ngram_fit": {"c": 10, "validation_losses": {}, "features": 3, "texts": 1, "iterations": 1}}
+    assert branch_mix_text(history) == "0.5 x recurrent + 0.5 x n-gram branch (kept: 1 validation text, fewer than 100 to choose the mix on)"
+    assert ngram_fit_text(history) == "logistic regression (C=10) over 3 TF-IDF features of 1 training text (scikit-learn, 1 solver iteration)"

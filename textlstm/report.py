@@ -11,6 +11,7 @@ import numpy as np
 
 from textlstm.explain import explain, token_spans
 from textlstm.training import branch_mix_text
+from textlstm.wording import counted
 
 WORST = 10
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -37,7 +38,7 @@ def training_report(classifier, data_summary=None, title="textlstm training repo
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Validation: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} on "
-        f"{report['examples']} texts; best epochs {html.escape(_best_epochs(history))}"
+        f"{counted(report['examples'], 'text')}; best epochs {html.escape(_best_epochs(history))}"
         + (f"; output {html.escape(mix)}" if mix else "")
         + ".</p>",
         "<h2>Learning curves</h2>",

@@ -10,6 +10,7 @@ from textlstm.fused_adam import FusedAdam
 from textlstm.members import member_weights
 from textlstm.model import BRANCHES, NGRAM_PARTS, OUTPUT, member_outputs, member_prefix
 from textlstm.ngram_fit import C_CHOICES, NAIVE_BAYES_C_CHOICES, fit_ngram_branch, tfidf_layers
+from textlstm.wording import counted
 
 
 # The recurrent branch's weights in the output that choose_branch_mix tries, and the fewest
@@ -372,8 +373,8 @@ def branch_mix_text(history):
     if history.get("branch_mix") == "log":
         mix += ", as log-probabilities"
     if texts < MIX_MIN_TEXTS:
-        return f"{mix} (kept: {texts} validation texts, fewer than {MIX_MIN_TEXTS} to choose the mix on)"
-    return f"{mix} (the mix with the lowest loss on {texts} validation texts)"
+        return f"{mix} (kept: {counted(texts, 'validation text')}, fewer than {MIX_MIN_TEXTS} to choose the mix on)"
+    return f"{mix} (the mix with the lowest loss on {counted(texts, 'validation text')})"
 
 
 def ngram_fit_text(history):
@@ -383,13 +384,13 @@ def ngram_fit_text(history):
     fitted = history["ngram_fit"]
     text = (
         f"logistic regression ({_c_text(fitted, C_CHOICES)}) over {fitted['features']:,} TF-IDF features of "
-        f"{fitted['texts']:,} training texts (scikit-learn, {fitted['iterations']} solver iterations)"
+        f"{counted(fitted['texts'], 'training text')} (scikit-learn, {counted(fitted['iterations'], 'solver iteration')})"
     )
     if "naive_bayes" in fitted:
         bayes = fitted["naive_bayes"]
         text += (
             f"; naive-Bayes logistic regression ({_c_text(bayes, NAIVE_BAYES_C_CHOICES)}) over which tokens and n-grams each "
-            f"text holds ({bayes['iterations']} solver iterations)"
+            f"text holds ({counted(bayes['iterations'], 'solver iteration')})"
         )
     return text
 
