@@ -160,8 +160,8 @@ def read_options(format_option="--format"):
     def decorate(command):
         options = [
             click.option(format_option, "data_format", type=click.Choice(FORMATS), help="Format of the data files. Default: from the path (a folder is one sub-folder per class; .txt starting with __label__ is fastText)."),
-            click.option("--text-column", "text_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) holding the text; repeat to join several, e.g. title and body. [default: text]"),
-            click.option("--label-column", default="label", show_default=True, help="Column (name or 0-based index) or field holding the label."),
+            click.option("--text-column", "text_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL; a.b for a nested one) holding the text; repeat to join several, e.g. title and body. [default: text]"),
+            click.option("--label-column", default="label", show_default=True, help="Column (name or 0-based index) or field (a.b for a nested one) holding the label."),
             click.option("--header/--no-header", default=None, help="Whether CSV/TSV files start with a header row. Default: yes, unless columns are given by index."),
             click.option("--delimiter", help="CSV field separator. Default: tab for .tsv, else detected among , ; | and tab."),
             click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data files, e.g. cp1252 (a UTF-8 BOM is always accepted)."),

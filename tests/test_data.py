@@ -1,6 +1,7 @@
 """Readers: every format, line numbers, encodings, bad-row policy, one-line errors naming file and line."""
 
 import csv
+import dataclasses
 
 import pytest
 
@@ -74,6 +75,22 @@ def test_jsonl_fields_and_label_lists(tmp_path):
     assert corpus.texts == ["a x", "c d"]
     assert corpus.labels == [["p", "q"], "r"]
     assert corpus.locations == [1, 3]
+
+
+def test_jsonl_nested_fields_by_dotted_path(tmp_path):
+    path = write(
+        tmp_path,
+        "n.jsonl",
+        '{"review": {"title": "Good", "body": "Fine food"}, "meta": {"label": "p"}}\n'
+        '{"review.title": "Flat", "review": {"body": "A dotted key is read first"}, "meta": {"label": "n"}}\n'
+        '{"review": "not an object", "meta": {"label": "n"}}\n',
+    )
+    options = ReadOptions(text_columns=("review.title", "review.body"), label_column="meta.label")
+    with pytest.raises(DataError, match=r"n.jsonl, line 3: no text in fields 'review.title', 'review.body'$"):
+        read_corpus(path, options)
+    corpus = read_corpus(path, dataclasses.replace(options, on_bad_row="skip"))
+    assert corpus.texts == ["Good Fine food", "Flat A dotted key is read first"]
+    assert corpus.labels == ["p", "n"]
 
 
 def test_jsonl_text_fields_absent_or_null_are_left_out_unless_all_are(tmp_path):

@@ -38,8 +38,9 @@ class ReadOptions:
     Attributes:
         format: one of FORMATS; None picks it from the path (see ``detect_format``).
         text_columns: CSV/TSV columns or JSONL fields holding the text: names, or 0-based indices
-            for files without a header. Several are joined with a space (e.g. title and body).
-        label_column: column or field (name or index) holding the label.
+            for files without a header; a JSONL field may be a dotted path to a nested one
+            (``review.body``). Several are joined with a space (e.g. title and body).
+        label_column: column or field (name or index; a dotted path in JSONL) holding the label.
         header: whether a CSV/TSV file starts with a header row; None: yes, unless every column is
             given by index.
         delimiter: CSV field separator; None: tab for .tsv, else detected among , ; | and tab.
@@ -380,7 +381,7 @@ def _jsonl_rows(path, options, labelled, format):
             continue
         # Of several text fields (a title and a body), an absent or null one is left out; a field
         # holding something other than text, or a record with none of them, is a bad row.
-        values = {field: record.get(field) for field in options.text_columns}
+        values = {field: json_field(record, field) for field in options.text_columns}
         wrong = [field for field, value in values.items() if value is not None and not isinstance(value, str)]
         present = [value for value in values.values() if isinstance(value, str)]
         if wrong or not present:
@@ -390,11 +391,27 @@ def _jsonl_rows(path, options, labelled, format):
         text = " ".join(present)
         label = None
         if labelled:
-            label = _clean_label(record.get(options.label_column))
+            label = _clean_label(json_field(record, options.label_column))
             if label is None:
                 yield _BadRow(number, f"no label in field {options.label_column!r}")
                 continue
         yield number, text, label
+
+
+def json_field(record, name):
+    """``record[name]``, else the value at the dotted path ``name`` through nested objects, else None.
+
+    ``json_field({"review": {"body": "Great"}}, "review.body")`` -> ``"Great"``; a key that itself
+    holds a dot (``{"review.body": ...}``) is read first.
+    """
+    if name in record:
+        return record[name]
+    value = record
+    for key in name.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
 
 
 def _fasttext_rows(path, options, labelled, format):
