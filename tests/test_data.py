@@ -88,9 +88,21 @@ def test_jsonl_nested_fields_by_dotted_path(tmp_path):
     options = ReadOptions(text_columns=("review.title", "review.body"), label_column="meta.label")
     with pytest.raises(DataError, match=r"n.jsonl, line 3: no text in fields 'review.title', 'review.body'$"):
         read_corpus(path, options)
-    corpus = read_corpus(path, dataclasses.replace(options, on_bad_row="skip"))
+    with pytest.warns(SkippedRowsWarning, match=r"n.jsonl: skipped 1 bad row \(line 3\)$"):
+        corpus = read_corpus(path, dataclasses.replace(options, on_bad_row="skip"))
     assert corpus.texts == ["Good Fine food", "Flat A dotted key is read first"]
     assert corpus.labels == ["p", "n"]
+
+
+def test_jsonl_labels_true_and_false_read_as_json_writes_them_and_objects_are_refused(tmp_path):
+    path = write(tmp_path, "b.jsonl", '{"text": "a", "label": true}\n{"text": "b", "label": [false, 3]}\n')
+    assert read_corpus(path).labels == ["true", ["false", "3"]]
+    path = write(tmp_path, "o.jsonl", '{"text": "a", "label": "x"}\n{"text": "b", "label": {"name": "y"}}\n')
+    with pytest.raises(DataError, match=r"^.*o.jsonl, line 2: field 'label': expected a label \(a string, number or list\), got an object$"):
+        read_corpus(path)
+    path = write(tmp_path, "l.jsonl", '{"text": "a", "label": [{"name": "y"}]}\n')
+    with pytest.raises(DataError, match=r"l.jsonl, line 1: field 'label': expected a label \(a string, number or list\), got a list holding objects or lists$"):
+        read_corpus(path)
 
 
 def test_jsonl_text_fields_absent_or_null_are_left_out_unless_all_are(tmp_path):

@@ -391,11 +391,22 @@ def _jsonl_rows(path, options, labelled, format):
         text = " ".join(present)
         label = None
         if labelled:
-            label = _clean_label(json_field(record, options.label_column))
+            value = json_field(record, options.label_column)
+            nested = value if isinstance(value, list) else [value]
+            if any(isinstance(item, (dict, list)) for item in nested):
+                kind = "an object" if isinstance(value, dict) else "a list holding objects or lists"
+                yield _BadRow(number, f"field {options.label_column!r}: expected a label (a string, number or list), got {kind}")
+                continue
+            # JSON's true and false read as JSON writes them, not as Python's True and False.
+            label = _clean_label([_json_scalar(item) for item in value] if isinstance(value, list) else _json_scalar(value))
             if label is None:
                 yield _BadRow(number, f"no label in field {options.label_column!r}")
                 continue
         yield number, text, label
+
+
+def _json_scalar(value):
+    return json.dumps(value) if isinstance(value, bool) else value
 
 
 def json_field(record, name):
