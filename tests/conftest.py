@@ -8,6 +8,15 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+
+def pytest_configure(config):
+    """Under pytest-xdist, one TensorFlow thread per worker: the workers (one per core) share the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
 def geometric_mix(first, second, weight):
     """NumPy reference of the log-probability mix: first^w * second^(1 - w), each row normalized."""
     product = first**weight * second ** (1 - weight)
