@@ -142,7 +142,12 @@ def resolve_config(config_file, values):
     except ConfigError as error:
         raise ConfigError("config", error.message if error.field == "config" else str(error)) from None
     overrides = {name: value for name, value in values.items() if value is not None and value != ()}
-    return base.replace(**overrides)
+    config = base.replace(**overrides)
+    # Checked before any data is read: a mistyped vectors path should not wait for a large file.
+    if config.embeddings and not os.path.isfile(config.embeddings):
+        reason = "a directory, not a vectors file" if os.path.isdir(config.embeddings) else "no such file"
+        raise ConfigError("embeddings", f"{config.embeddings}: {reason}")
+    return config
 
 
 def _config_values(kwargs):
@@ -482,20 +487,20 @@ def _format_rows(rows, output_format):
 @main.command()
 @click.argument("source", required=False, type=click.Path(exists=True))
 @click.option("--vocabulary-size", type=click.IntRange(min=3), help="Ids (padding and OOV included) when describing a configuration. [default: --max-tokens]")
-@click.option("--classes", type=click.IntRange(min=2), default=2, show_default=True, help="Output classes when describing a configuration.")
+@click.option("--classes", type=click.IntRange(min=2), help="Output classes when describing a configuration. [default: 2]")
 @click.option("--time-major/--batch-first", default=False, help="Write sequence shapes as (time, batch, features) instead of Keras's (batch, time, features).")
 @config_options
 def describe(source, vocabulary_size, classes, time_major, config_file, **kwargs):
     """Every layer's output shape, RNN states and parameter formula, for an export directory, a model.keras
     file, or (without SOURCE) the configuration the options and --config give."""
     if source:
-        if any(value not in (None, ()) for value in kwargs.values()) or config_file:
-            raise click.UsageError("configuration options describe a new model; give them without SOURCE")
+        if any(value not in (None, ()) for value in kwargs.values()) or config_file or classes or vocabulary_size:
+            raise click.UsageError("configuration options, --classes and --vocabulary-size describe a new model; give them without SOURCE")
         path = Path(source)
         _, model, _, _ = load_keras_model(path / "model.keras" if path.is_dir() else path)
     else:
         config = resolve_config(config_file, _config_values(kwargs))
-        model = build_model(config, vocabulary_size or config.max_tokens, classes)
+        model = build_model(config, vocabulary_size or config.max_tokens, classes or 2)
     click.echo(format_description(describe_model(model, time_major)))
 
 

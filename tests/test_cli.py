@@ -395,6 +395,17 @@ def test_unknown_data_set_and_missing_source(tmp_path):
     assert_one_line_error(run("evaluate", tmp_path), 2, "give --test FILE or --dataset NAME (one of them)")
 
 
+def test_a_missing_vectors_file_is_named_before_any_data_is_read(workspace, tmp_path):
+    for command in ("train", "tune"):
+        budget = ["--budget", "1"] if command == "tune" else []
+        result = run(command, "--train", workspace / "train.csv", *budget, "--embeddings", tmp_path / "nope.vec", "--output", tmp_path / "m")
+        assert_one_line_error(result, 2, f"Invalid value for '--embeddings': {tmp_path / 'nope.vec'}: no such file")
+        assert "Training data" not in result.output
+    result = run("train", "--embeddings", tmp_path, "--output", tmp_path / "m")
+    assert_one_line_error(result, 2, f"{tmp_path}: a directory, not a vectors file")
+    assert not (tmp_path / "m").exists()
+
+
 def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     vectors = tmp_path / "v.vec"
     vectors.write_text("2 3\ncat 0.1 0.2 0.3 \ndog 0.3 0.2 0.1 \n", encoding="utf-8")
@@ -445,7 +456,8 @@ def test_describe_a_configuration_and_an_export(trained):
     result = run("describe", output, "--time-major")
     assert result.exit_code == 0, result.output
     assert "(time, batch, 16)" in result.output
-    assert run("describe", output, "--units", "4").exit_code == 2
+    for option in (["--units", "4"], ["--classes", "3"], ["--vocabulary-size", "50"]):
+        assert_one_line_error(run("describe", output, *option), 2, "configuration options, --classes and --vocabulary-size describe a new model; give them without SOURCE")
 
 
 def test_explain_prints_weights_and_writes_html(trained, tmp_path):
