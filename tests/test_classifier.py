@@ -162,6 +162,32 @@ def test_a_table_or_a_missing_text_is_refused():
         texts_and_labels(["a"], ["x", "y"], multi_label=False)
 
 
+@pytest.mark.parametrize("settings", [dict(members=1, ngrams=1), dict(members=1, ngrams=1, class_weight="balanced"), dict(class_weight="balanced")])
+def test_a_text_of_weight_0_is_left_out_of_training(settings):
+    """The English texts twice, the second time with the other label and weight 0: the members (one
+    recurrent model alone, or three beside the n-gram branch) learn the first labels only."""
+    other = {"cat": "dog", "dog": "cat"}
+    texts, labels = TEXTS[:8] * 2, LABELS[:8] + [other[label] for label in LABELS[:8]]
+    weights = [1.0] * 8 + [0.0] * 8
+    classifier = TextClassifier(**dict(FAST, **settings)).fit(texts, labels, sample_weight=weights, validation_data=(TEXTS[:8], LABELS[:8]), verbose=0)
+    assert list(classifier.predict(TEXTS[:8])) == LABELS[:8]
+    assert classifier.score(texts, labels, sample_weight=weights) == 1.0
+    assert classifier.score(texts, labels) == 0.5
+
+
+def test_sample_weight_errors():
+    for weights, message in [
+        ([1.0] * 11, "sample_weight: 11 weights for 12 texts"),
+        ([1.0] * 11 + [-1.0], r"sample_weight\[11\]: expected a finite weight >= 0, got -1.0"),
+        ([1.0] * 3 + [float("nan")] + [1.0] * 8, r"sample_weight\[3\]: expected a finite weight >= 0, got nan"),
+        ([0] * 12, "sample_weight: every weight is 0"),
+        (["heavy"] * 12, "sample_weight: expected numbers"),
+        (np.ones((12, 1)), r"sample_weight: expected one weight a text, got a table of shape \(12, 1\)"),
+    ]:
+        with pytest.raises(DataError, match=f"^{message}$"):
+            TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS, LABELS, sample_weight=weights, verbose=0)
+
+
 def test_a_blank_multi_label_value_is_a_text_without_labels():
     assert texts_and_labels(["a", "b"], ["x|y", ""], multi_label=True) == (["a", "b"], ["x|y", ""])
     with pytest.raises(DataError, match=r"^labels\[1\]: no label \(None\)$"):

@@ -326,3 +326,24 @@ def test_without_naive_bayes_the_branch_is_the_tfidf_regression():
     assert naive_bayes_layer(classifier.model_) is None
     assert "naive_bayes" not in classifier.history_["ngram_fit"] and "tfidf_weight" not in classifier.history_
     assert NGRAM_PARTS["tfidf"] not in {layer.name for layer in classifier.model_.layers}
+
+
+def test_sample_weights_reach_both_regressions():
+    """Weights 0, 1 and 3: the TF-IDF regression is scikit-learn's LogisticRegression(C=10) fitted with
+    them as sample_weight (the idf still counts every text), and the naive-Bayes one NBSVM with them
+    in its loss and its log-count ratios (1 + the summed weight of the texts holding each feature)."""
+    weights = np.array([1, 3, 0, 1, 1, 0, 3, 1, 1, 1, 0, 1], "float64")
+    classifier = TextClassifier(**dict(FAST, epochs=1, max_length=50, ngram_c=10.0)).fit(
+        TEXTS, LABELS, validation_data=(TEXTS[:4], LABELS[:4]), sample_weight=weights, verbose=0
+    )
+    regression = reference_regression(10).fit(scikit_learn_features(2).fit_transform(TEXTS), LABELS, sample_weight=weights)
+    expected = regression.predict_proba(scikit_learn_features(2).fit_transform(TEXTS))
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS), expected[:, [list(regression.classes_).index(c) for c in classifier.classes_]], atol=2e-3)
+    binary = CountVectorizer(analyzer=lambda text: _word_grams(tokens_of(text), 2), binary=True).fit_transform(TEXTS).astype("float64")
+    positive = np.array(LABELS) == classifier.classes_[1]  # two classes: one regression, of the second
+    p = 1 + binary[positive].T @ weights[positive]
+    q = 1 + binary[~positive].T @ weights[~positive]
+    scaled = binary.multiply(np.log(p / p.sum()) - np.log(q / q.sum())).tocsr()
+    c = classifier.history_["ngram_fit"]["naive_bayes"]["c"]
+    second = reference_regression(c).fit(scaled, positive, sample_weight=weights).predict_proba(scaled)[:, 1]
+    np.testing.assert_allclose(ngram_probabilities(classifier, TEXTS, "naive_bayes"), np.stack([1 - second, second], axis=1), atol=2e-3)

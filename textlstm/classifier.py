@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
 
 from textlstm import streaming, training
 from textlstm.config import CJK_PAIRS_SHARE, Config
@@ -110,7 +111,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return f"{type(self).__name__}({', '.join(changed)})"
 
     @_without_retracing_warnings()
-    def fit(self, texts, labels, validation_data=None, verbose="auto"):
+    def fit(self, texts, labels, validation_data=None, verbose="auto", sample_weight=None):
         """Learn the vocabulary, the labels and the weights.
 
         Args:
@@ -120,12 +121,18 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             validation_data: ``(texts, labels)`` or a Corpus for early stopping; default: a stratified
                 ``config.validation_split`` of the training data.
             verbose: Keras progress display ("auto", 0, 1 or 2).
+            sample_weight: optional weight of each text's loss, shape (n,), finite and >= 0 (0 leaves
+                a text out of the losses), as scikit-learn's ``sample_weight``: for the recurrent
+                members and both n-gram regressions (with ``class_weight="balanced"``, times its
+                class's weight). Validation (early stopping, C, the mix) weighs every text 1, and the
+                vocabulary and idf count every training text.
 
         Returns:
             self.
         """
         config = self.config
         texts, labels = texts_and_labels(texts, labels, config.task == "multi-label")
+        weights = sample_weights(sample_weight, len(texts))
         training.set_seed(config.seed)
         label_set = LabelSet.fit(labels, config.task == "multi-label", config.label_delimiter)
         targets = label_set.encode(labels)
@@ -135,6 +142,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             validation_targets = targets[validation_rows]
             texts = [texts[i] for i in train_rows]
             targets = targets[train_rows]
+            weights = None if weights is None else weights[train_rows]
         else:
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count, lowercase=config.lowercase)
@@ -143,7 +151,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.validation_texts_ = validation_texts
         batch = self.config_.batch_size
         train = training.make_dataset(
-            self.tokenizer_.ragged_ids(texts), targets, batch, shuffle_seed=config.seed, sort_window=config.sort_window
+            self.tokenizer_.ragged_ids(texts),
+            targets,
+            batch,
+            shuffle_seed=config.seed,
+            sort_window=config.sort_window,
+            weights=weights,
         )
         validation_ids = self.tokenizer_.ragged_ids(validation_texts)
         order = length_order(validation_ids)  # each validation batch padded only to its own longest text
@@ -330,9 +343,17 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_)
         return evaluate_predictions(self.label_set_, true, predicted)
 
-    def score(self, texts, labels):
-        """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``."""
-        return self.evaluate(texts, labels)["accuracy"]
+    def score(self, texts, labels, sample_weight=None):
+        """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``;
+        with ``sample_weight`` (n,), the weighted share of texts predicted right."""
+        if sample_weight is None:
+            return self.evaluate(texts, labels)["accuracy"]
+        texts, labels = as_texts(texts), list(labels)
+        weights = sample_weights(sample_weight, len(texts))
+        self._check_fitted()
+        true = self.label_set_.encode(labels).astype(bool)
+        predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_).astype(bool)
+        return float(accuracy_score(true, predicted, sample_weight=weights))
 
     def export(self, path, force=False, files=None):
         """Write the export directory (SavedModel + textlstm.json + model.keras); see ``textlstm.export``."""
@@ -387,6 +408,28 @@ def texts_and_labels(texts, labels, multi_label):
         if value is None or blank or (isinstance(value, (float, np.floating)) and np.isnan(value)):
             raise DataError(f"labels[{index}]: no label ({value!r})")
     return texts, labels
+
+
+def sample_weights(sample_weight, count):
+    """``sample_weight`` as float64 (count,), or None when it is None; else DataError.
+
+    Each weight must be finite and >= 0, and some weight above 0.
+    """
+    if sample_weight is None:
+        return None
+    one_dimensional("sample_weight", sample_weight, "one weight a text")
+    try:
+        weights = np.asarray(list(sample_weight), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError("sample_weight: expected numbers") from None
+    if len(weights) != count:
+        raise DataError(f"sample_weight: {counted(len(weights), 'weight')} for {counted(count, 'text')}")
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if len(bad):
+        raise DataError(f"sample_weight[{bad[0]}]: expected a finite weight >= 0, got {float(weights[bad[0]])!r}")
+    if count and not weights.any():
+        raise DataError("sample_weight: every weight is 0")
+    return weights
 
 
 def length_order(ids):

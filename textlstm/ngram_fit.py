@@ -90,22 +90,23 @@ def count_matrices(model, dataset, counter=None):
 
     Returns:
         ([(scipy CSR (texts, bag size) of counts, row scales (texts,)), one per TfidfLogits layer],
-        targets (texts, classes)).
+        targets (texts, classes), the texts' weights (texts,) or None when the batches hold none).
     """
     layers = tfidf_layers(model)
     run = counter or bag_counter(model)
-    parts, scales, targets, offset = [[] for _ in layers], [[] for _ in layers], [], 0
-    for ids, batch_targets, *_ in dataset:
+    parts, scales, targets, weights, offset = [[] for _ in layers], [[] for _ in layers], [], [], 0
+    for ids, batch_targets, *batch_weights in dataset:
         for part, scale, (rows, columns, counts, row_scale) in zip(parts, scales, run(ids)):
             part.append((rows.numpy() + offset, columns.numpy(), counts.numpy()))
             scale.append(row_scale.numpy())
         targets.append(np.asarray(batch_targets))
+        weights.extend(np.asarray(w, np.float64) for w in batch_weights)
         offset += len(batch_targets)
     bags = []
     for layer, part, scale in zip(layers, parts, scales):
         rows, columns, counts = (np.concatenate(values) for values in zip(*part))
         bags.append((scipy.sparse.csr_matrix((counts, (rows, columns)), shape=(offset, layer.size)), np.concatenate(scale)))
-    return bags, np.concatenate(targets)
+    return bags, np.concatenate(targets), np.concatenate(weights) if weights else None
 
 
 def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
@@ -119,7 +120,9 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
 
     Args:
         model: a model with an n-gram branch (``build_model`` with ``ngrams > 1``).
-        train, validation: batches of (ids (batch, time), targets (batch, classes)[, ...]).
+        train, validation: batches of (ids (batch, time), targets (batch, classes)[, weights
+            (batch,)]); the training texts' weights scale their losses, as ``sample_weight`` does in
+            scikit-learn (the idf counts every text).
         c: inverse L2 strength (``Config.ngram_c``), or None to choose it.
         single: single-label (softmax over classes) or multi-label (a sigmoid per label).
         class_weight: {class index: weight} or None (single-label).
@@ -132,9 +135,9 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
     """
     layers, counter = tfidf_layers(model), bag_counter(model)
     bayes = naive_bayes_layer(model)
-    bags, targets = count_matrices(model, train, counter)
+    bags, targets, weights = count_matrices(model, train, counter)
     if c is None or bayes is not None:
-        validation_bags, validation_targets = count_matrices(model, validation, counter)
+        validation_bags, validation_targets, _ = count_matrices(model, validation, counter)
     transformers = [TfidfTransformer(sublinear_tf=True).fit(matrix) for matrix, _ in bags]
     features = _stack(transformers, bags)
     # The regressions see only the columns the training texts use: an unused hashed bucket's
@@ -145,11 +148,11 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
         validation_features = _stack(transformers, validation_bags)[:, used]
         c, (used_kernel, bias, iterations), losses = choose_c(
             C_CHOICES,
-            lambda value: _fit(features, targets, value, single, class_weight),
+            lambda value: _fit(features, targets, value, single, class_weight, weights),
             lambda fit: _cross_entropy(validation_features @ fit[0] + fit[1], validation_targets, single),
         )
     else:
-        (used_kernel, bias, iterations), losses = _fit(features, targets, c, single, class_weight), {}
+        (used_kernel, bias, iterations), losses = _fit(features, targets, c, single, class_weight, weights), {}
     kernel = np.zeros((sum(layer.size for layer in layers), len(bias)), np.float32)
     kernel[used] = used_kernel
     start = 0
@@ -163,7 +166,7 @@ def fit_ngram_branch(model, train, validation, c, single, class_weight=None):
         # The word bag (layers[0]) reads the same ids as the naive-Bayes layer.
         presence, validation_presence = (_binary(matrices[0][0]) for matrices in (bags, validation_bags))
         result["naive_bayes"] = fit_naive_bayes(
-            bayes, presence, targets, validation_presence, validation_targets, single, class_weight
+            bayes, presence, targets, validation_presence, validation_targets, single, class_weight, weights
         )
     return result
 
@@ -173,7 +176,9 @@ def naive_bayes_layer(model):
     return next((layer for layer in model.layers if layer.name == NAIVE_BAYES_WEIGHTS), None)
 
 
-def fit_naive_bayes(layer, presence, targets, validation_presence, validation_targets, single, class_weight=None):
+def fit_naive_bayes(
+    layer, presence, targets, validation_presence, validation_targets, single, class_weight=None, sample_weight=None
+):
     """Fit NBSVM's logistic regressions on which ids each text holds and set ``layer``'s weights.
 
     One binary problem per class (single-label; with two classes one, the second class against
@@ -190,6 +195,8 @@ def fit_naive_bayes(layer, presence, targets, validation_presence, validation_ta
         targets, validation_targets: (texts, classes) indicators.
         single: single-label or multi-label.
         class_weight: {class index: weight} or None (single-label): each text weighs its class's.
+        sample_weight: each training text's weight (texts,), or None: it scales the text's loss and
+            its count in the log-count ratios.
 
     Returns:
         {"c": the C kept, "iterations": its solver iterations (the most of its regressions),
@@ -197,16 +204,17 @@ def fit_naive_bayes(layer, presence, targets, validation_presence, validation_ta
     """
     used = np.flatnonzero(presence.getnnz(axis=0))
     features, validation_features = presence[:, used], validation_presence[:, used]
-    weights = None
+    weights = sample_weight
     if single and class_weight:
         weights = np.array([class_weight.get(label, 1.0) for label in targets.argmax(axis=1)])
+        weights = weights if sample_weight is None else weights * sample_weight
 
     def loss(fit):
         logits = validation_features @ fit[0] + fit[1]
         return _cross_entropy(_log_sigmoid(logits) if single else logits, validation_targets, single)
 
     c, (used_kernel, bias, iterations), losses = choose_c(
-        NAIVE_BAYES_C_CHOICES, lambda value: _fit_naive_bayes(features, targets, value, single, weights), loss
+        NAIVE_BAYES_C_CHOICES, lambda value: _fit_naive_bayes(features, targets, value, single, weights, sample_weight), loss
     )
     kernel = np.zeros((layer.size, len(bias)), np.float32)
     kernel[used] = used_kernel
@@ -244,24 +252,28 @@ def choose_c(choices, fit, loss):
     return c, fits[c], losses
 
 
-def log_count_ratios(presence, positive):
+def log_count_ratios(presence, positive, weights=None):
     """NBSVM's log-count ratio of each column: log(p / sum(p)) - log(q / sum(q)), where p (q) is one
-    plus the number of positive (other) rows that hold it.
+    plus the number (or with ``weights``, the summed weight) of positive (other) rows that hold it.
 
     Args:
         presence: scipy CSR (texts, features) of 0/1.
         positive: (texts,) bool.
+        weights: optional (texts,) row weights.
 
     Returns:
         (features,) float64.
     """
+    if weights is not None:
+        presence = scipy.sparse.diags(weights) @ presence
     p = np.asarray(presence[positive].sum(axis=0)).ravel() + 1.0
     q = np.asarray(presence[~positive].sum(axis=0)).ravel() + 1.0
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
-def _fit_naive_bayes(features, targets, c, single, sample_weight):
-    """(kernel (features, classes), bias (classes,), solver iterations) of the naive-Bayes regressions at ``c``."""
+def _fit_naive_bayes(features, targets, c, single, sample_weight, count_weight):
+    """(kernel (features, classes), bias (classes,), solver iterations) of the naive-Bayes regressions
+    at ``c``: texts weigh ``sample_weight`` in the losses and ``count_weight`` in the ratios (None: 1)."""
     classes = targets.shape[1]
     kernel = np.zeros((features.shape[1], classes), np.float32)
     bias = np.full(classes, ABSENT_LOGIT, np.float32)
@@ -284,7 +296,7 @@ def _fit_naive_bayes(features, targets, c, single, sample_weight):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for label, positive in problems:
-            ratios = log_count_ratios(features, positive)
+            ratios = log_count_ratios(features, positive, count_weight)
             regression = _regression(c, None).fit(features.multiply(ratios).tocsr(), positive, sample_weight=sample_weight)
             iterations = max(iterations, int(np.max(regression.n_iter_)))
             kernel[:, label], bias[label] = ratios * regression.coef_[0], regression.intercept_[0]
@@ -317,8 +329,9 @@ def _scaled(matrix, scale):
     return scipy.sparse.diags(scale) @ matrix
 
 
-def _fit(features, targets, c, single, class_weight):
-    """(kernel (features, classes), bias (classes,), solver iterations) of the regressions at ``c``."""
+def _fit(features, targets, c, single, class_weight, sample_weight=None):
+    """(kernel (features, classes), bias (classes,), solver iterations) of the regressions at ``c``,
+    each text's loss weighted by ``sample_weight`` (texts,) (None: 1) and its class's ``class_weight``."""
     classes = targets.shape[1]
     kernel = np.zeros((features.shape[1], classes), np.float32)
     bias = np.full(classes, ABSENT_LOGIT, np.float32)
@@ -331,7 +344,7 @@ def _fit(features, targets, c, single, class_weight):
             if len(seen) == 1:
                 bias[seen[0]] = 0.0
                 return kernel, bias, iterations
-            regression = _regression(c, class_weight).fit(features, labels)
+            regression = _regression(c, class_weight).fit(features, labels, sample_weight=sample_weight)
             iterations = int(np.max(regression.n_iter_))
             if len(seen) == 2:  # one coefficient vector: the second class's logit against the first's
                 kernel[:, seen[1]], bias[seen[1]], bias[seen[0]] = regression.coef_[0], regression.intercept_[0], 0.0
@@ -343,7 +356,7 @@ def _fit(features, targets, c, single, class_weight):
             if present.all() or not present.any():
                 bias[label] = -ABSENT_LOGIT if present.all() else ABSENT_LOGIT
                 continue
-            regression = _regression(c, None).fit(features, present)
+            regression = _regression(c, None).fit(features, present, sample_weight=sample_weight)
             iterations = max(iterations, int(np.max(regression.n_iter_)))
             kernel[:, label], bias[label] = regression.coef_[0], regression.intercept_[0]
     return kernel, bias, iterations

@@ -30,7 +30,7 @@ def set_seed(seed):
     keras.utils.set_random_seed(seed)
 
 
-def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_window=1):
+def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_window=1, weights=None):
     """Batches of token ids, each padded only to its own longest text.
 
     The pipeline shuffles, sorts and batches row numbers, then gathers each batch's rows: moving
@@ -40,12 +40,13 @@ def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_windo
     Args:
         ids: int64 RaggedTensor, shape (n, None).
         targets: optional float32 array, shape (n, classes).
+        weights: optional per-text loss weights, shape (n,) (with ``targets``).
         shuffle_seed: shuffle every epoch with this seed; None keeps the order.
         sort_window: with a shuffle, sort each run of ``batch_size * sort_window`` shuffled texts by
             length before cutting it into batches; 1 leaves the batches random.
 
     Returns:
-        tf.data.Dataset of ``ids`` (batch, time) or ``(ids, targets)``.
+        tf.data.Dataset of ``ids`` (batch, time), ``(ids, targets)`` or ``(ids, targets, weights)``.
     """
     count = int(ids.nrows())
     rows = tf.data.Dataset.range(count)
@@ -66,9 +67,14 @@ def make_dataset(ids, targets=None, batch_size=64, shuffle_seed=None, sort_windo
         rows = rows.batch(batch_size)
     if targets is None:
         dataset = rows.map(lambda batch: tf.gather(ids, batch).to_tensor())
-    else:
+    elif weights is None:
         targets = tf.constant(targets)
         dataset = rows.map(lambda batch: (tf.gather(ids, batch).to_tensor(), tf.gather(targets, batch)))
+    else:
+        targets, weights = tf.constant(targets), tf.constant(weights, tf.float32)
+        dataset = rows.map(
+            lambda batch: (tf.gather(ids, batch).to_tensor(), tf.gather(targets, batch), tf.gather(weights, batch))
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -156,7 +162,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
 
     Args:
         model: ids -> probabilities, from ``build_model``.
-        train, validation: tf.data.Datasets of (ids (batch, time), targets (batch, classes)).
+        train, validation: tf.data.Datasets of (ids (batch, time), targets (batch, classes)); the
+            training batches may add each text's loss weight (batch,).
         config: Config (epochs, learning rate, clipping, early stopping).
         class_weight: {class index: weight} or None.
         verbose: Keras progress-bar mode (0 silent, 1 bar, 2 one line per epoch).
@@ -174,6 +181,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
     branches = branch_names(model)
     if not branches:
         compile_model(model, config)
+        if len(train.element_spec) == 3:  # Keras takes class_weight or sample weights, not both
+            train, class_weight = _weighted(train, class_weight), None
         build_training_state(model, train)
         stopping = _early_stopping(config)
         history = model.fit(
@@ -291,16 +300,25 @@ def _plain(history):
 
 
 def _per_output(dataset, outputs, class_weight):
-    """(ids, targets) -> (ids, {output: targets}[, sample weights (batch,) from ``class_weight``])."""
-    if class_weight is None:
+    """(ids, targets[, weights]) -> (ids, {output: targets}[, weights (batch,)]), the weights given
+    times those of ``class_weight``."""
+    if class_weight is None and len(dataset.element_spec) == 2:
         return dataset.map(lambda ids, targets: (ids, {name: targets for name in outputs}))
-    weights = tf.constant([class_weight.get(index, 0.0) for index in range(max(class_weight) + 1)], tf.float32)
+    return _weighted(dataset, class_weight).map(
+        lambda ids, targets, weights: (ids, {name: targets for name in outputs}, weights)
+    )
+
+
+def _weighted(dataset, class_weight):
+    """(ids, targets[, weights]) -> (ids, targets, weights (batch,)): each text's weight (1 when the
+    dataset gives none) times its class's in ``class_weight`` (None: 1)."""
+    if len(dataset.element_spec) == 2:
+        dataset = dataset.map(lambda ids, targets: (ids, targets, tf.ones(tf.shape(targets)[:1])))
+    if class_weight is None:
+        return dataset
+    table = tf.constant([class_weight.get(index, 0.0) for index in range(max(class_weight) + 1)], tf.float32)
     return dataset.map(
-        lambda ids, targets: (
-            ids,
-            {name: targets for name in outputs},
-            tf.linalg.matvec(tf.cast(targets, tf.float32), weights),
-        )
+        lambda ids, targets, weights: (ids, targets, weights * tf.linalg.matvec(tf.cast(targets, tf.float32), table))
     )
 
 
