@@ -173,6 +173,10 @@ def test_a_text_of_weight_0_is_left_out_of_training(settings):
     assert list(classifier.predict(TEXTS[:8])) == LABELS[:8]
     assert classifier.score(texts, labels, sample_weight=weights) == 1.0
     assert classifier.score(texts, labels) == 0.5
+    with pytest.raises(DataError, match="^16 texts but 15 labels$"):
+        classifier.score(texts, labels[:-1], sample_weight=weights)
+    with pytest.raises(DataError, match="^16 texts but 15 labels$"):
+        classifier.score(texts, labels[:-1])  # scikit-learn's own error said 'inconsistent numbers of samples'
 
 
 def test_sample_weight_errors():

@@ -339,7 +339,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             where: ``where(i)`` names example ``i`` in errors about unknown labels.
         """
         self._check_fitted()
-        true = self.label_set_.encode(list(labels), where)
+        texts, labels = texts_and_labels(texts, labels, self.label_set_.multi_label)
+        true = self.label_set_.encode(labels, where)
         predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_)
         return evaluate_predictions(self.label_set_, true, predicted)
 
@@ -348,9 +349,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         with ``sample_weight`` (n,), the weighted share of texts predicted right."""
         if sample_weight is None:
             return self.evaluate(texts, labels)["accuracy"]
-        texts, labels = as_texts(texts), list(labels)
-        weights = sample_weights(sample_weight, len(texts))
         self._check_fitted()
+        texts, labels = texts_and_labels(texts, labels, self.label_set_.multi_label)
+        weights = sample_weights(sample_weight, len(texts))
         true = self.label_set_.encode(labels).astype(bool)
         predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_).astype(bool)
         return float(accuracy_score(true, predicted, sample_weight=weights))
