@@ -271,9 +271,9 @@ def log_count_ratios(presence, positive, weights=None):
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
-def _fit_naive_bayes(features, targets, c, single, sample_weight, count_weight):
+def _fit_naive_bayes(features, targets, c, single, loss_weight, count_weight):
     """(kernel (features, classes), bias (classes,), solver iterations) of the naive-Bayes regressions
-    at ``c``: texts weigh ``sample_weight`` in the losses and ``count_weight`` in the ratios (None: 1)."""
+    at ``c``: texts weigh ``loss_weight`` in the losses and ``count_weight`` in the ratios (None: 1)."""
     classes = targets.shape[1]
     kernel = np.zeros((features.shape[1], classes), np.float32)
     bias = np.full(classes, ABSENT_LOGIT, np.float32)
@@ -297,7 +297,7 @@ def _fit_naive_bayes(features, targets, c, single, sample_weight, count_weight):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for label, positive in problems:
             ratios = log_count_ratios(features, positive, count_weight)
-            regression = _regression(c, None).fit(features.multiply(ratios).tocsr(), positive, sample_weight=sample_weight)
+            regression = _regression(c, None).fit(features.multiply(ratios).tocsr(), positive, sample_weight=loss_weight)
             iterations = max(iterations, int(np.max(regression.n_iter_)))
             kernel[:, label], bias[label] = ratios * regression.coef_[0], regression.intercept_[0]
     if single and len(seen) == 2:  # one regression: the first class's logit is the second's, negated
