@@ -44,3 +44,14 @@ def test_bad_data_raises_its_own_error_instead_of_failing_every_trial():
         tune(TEXTS, LABELS[:-1], 10, config=SMALL)
     with pytest.raises(DataError, match="validation"):  # a label the training data lacks, found in trial 1
         tune(TEXTS, LABELS, 10, config=SMALL, validation_data=(TEXTS[:1], ["bird"]))
+
+
+def test_sample_weights_reach_every_trial():
+    other = {"cat": "dog", "dog": "cat"}
+    texts, labels = TEXTS[:8] * 2, LABELS[:8] + [other[label] for label in LABELS[:8]]
+    weights = [1.0] * 8 + [0.0] * 8  # the second copy, labelled the other way, weighs nothing
+    config = Config(**dict(FAST, members=1, ngrams=1))
+    result = tune(texts, labels, 10, config=config, validation_data=(TEXTS[:8], LABELS[:8]), max_trials=1, on_trial=lambda record: None, sample_weight=weights)
+    assert list(result.classifier.predict(TEXTS[:8])) == LABELS[:8]
+    with pytest.raises(DataError, match="^sample_weight: 15 weights for 16 texts$"):
+        tune(texts, labels, 10, config=config, sample_weight=weights[:-1])

@@ -17,7 +17,7 @@ import time
 
 import keras_tuner
 
-from textlstm.classifier import TextClassifier, texts_and_labels
+from textlstm.classifier import TextClassifier, sample_weights, texts_and_labels
 from textlstm.config import Config
 from textlstm.errors import ConfigError, TextlstmError
 from textlstm.splits import stratified_indices
@@ -81,10 +81,10 @@ class _DeadlineOracle(keras_tuner.oracles.RandomSearchOracle):
 class _ClassifierTuner(keras_tuner.Tuner):
     """A KerasTuner tuner whose trial is one TextClassifier fit, scored on the validation data."""
 
-    def __init__(self, base, texts, labels, validation_data, on_trial, **kwargs):
+    def __init__(self, base, texts, labels, weights, validation_data, on_trial, **kwargs):
         super().__init__(**kwargs)
         self.base = base
-        self.texts, self.labels, self.validation_data = texts, labels, validation_data
+        self.texts, self.labels, self.weights, self.validation_data = texts, labels, weights, validation_data
         self.on_trial = on_trial
         self.best_classifier, self.best_score, self.records = None, None, []
 
@@ -97,7 +97,7 @@ class _ClassifierTuner(keras_tuner.Tuner):
         start = time.perf_counter()
         try:
             classifier = TextClassifier(self.base, **settings).fit(
-                self.texts, self.labels, validation_data=self.validation_data, verbose=0
+                self.texts, self.labels, validation_data=self.validation_data, verbose=0, sample_weight=self.weights
             )
         except TextlstmError as error:  # bad data: no other trial can do better
             raise _UserError(error) from None
@@ -124,7 +124,7 @@ def _choices(values, current):
     return sorted(merged) if all(isinstance(v, (int, float)) for v in merged) else merged
 
 
-def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_trials=None, on_trial=print):
+def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_trials=None, on_trial=print, sample_weight=None):
     """Search ``SEARCH_SPACE`` for ``budget_minutes`` and return the best fitted classifier.
 
     Args:
@@ -136,6 +136,8 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
             ``config.validation_split`` of the training data, the same for all trials.
         max_trials: stop after this many trials even if time is left (default: only the budget).
         on_trial: called with each finished trial's record (see ``TuningResult.trials``).
+        sample_weight: optional weight of each training text's loss, shape (n,), as for
+            ``TextClassifier.fit``; the validation data scores every text alike.
 
     Returns:
         TuningResult.
@@ -146,10 +148,12 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
     if max_trials is not None and max_trials < 1:
         raise ConfigError("max_trials", f"expected an integer >= 1, got {max_trials!r}")
     texts, labels = texts_and_labels(texts, labels, config.task == "multi-label")
+    weights = sample_weights(sample_weight, len(texts))
     if validation_data is None:
         kept, held = stratified_indices(labels, config.validation_split, config.seed)
         validation_data = ([texts[i] for i in held], [labels[i] for i in held])
         texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
+        weights = None if weights is None else weights[kept]
     config = config.resolve_training(len(texts))
     deadline = time.monotonic() + 60 * budget_minutes
     oracle = _DeadlineOracle(
@@ -160,7 +164,7 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
     )
     with tempfile.TemporaryDirectory(prefix="textlstm-tune-") as directory:
         tuner = _ClassifierTuner(
-            config, texts, labels, validation_data, on_trial, oracle=oracle, directory=directory, project_name="tune"
+            config, texts, labels, weights, validation_data, on_trial, oracle=oracle, directory=directory, project_name="tune"
         )
         try:
             tuner.search(verbose=0)
