@@ -162,10 +162,11 @@ def test_a_table_or_a_missing_text_is_refused():
         texts_and_labels(["a"], ["x", "y"], multi_label=False)
 
 
-@pytest.mark.parametrize("settings", [dict(members=1, ngrams=1), dict(members=1, ngrams=1, class_weight="balanced"), dict(class_weight="balanced")])
+@pytest.mark.parametrize("settings", [dict(members=1, ngrams=1, class_weight="balanced"), dict(class_weight="balanced")])
 def test_a_text_of_weight_0_is_left_out_of_training(settings):
     """The English texts twice, the second time with the other label and weight 0: the members (one
-    recurrent model alone, or three beside the n-gram branch) learn the first labels only."""
+    recurrent model alone, or three beside the n-gram branch) learn the first labels only. (One
+    model alone without class weights: test_tuning's test_sample_weights_reach_every_trial.)"""
     other = {"cat": "dog", "dog": "cat"}
     texts, labels = TEXTS[:8] * 2, LABELS[:8] + [other[label] for label in LABELS[:8]]
     weights = [1.0] * 8 + [0.0] * 8
