@@ -65,6 +65,7 @@ from textlstm.datasets import registry, sample_path  # noqa: E402
 from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
 from textlstm.evaluation import format_report  # noqa: E402
 from textlstm.describe import describe_model, format_description  # noqa: E402
+from textlstm.embeddings import check_vectors_path  # noqa: E402
 from textlstm.explain import explanations_html, format_explanation  # noqa: E402
 from textlstm.export import check_writable, load_keras_model  # noqa: E402
 from textlstm.files import write_text_atomically  # noqa: E402
@@ -143,10 +144,8 @@ def resolve_config(config_file, values):
         raise ConfigError("config", error.message if error.field == "config" else str(error)) from None
     overrides = {name: value for name, value in values.items() if value is not None and value != ()}
     config = base.replace(**overrides)
-    # Checked before any data is read: a mistyped vectors path should not wait for a large file.
-    if config.embeddings and not os.path.isfile(config.embeddings):
-        reason = "a directory, not a vectors file" if os.path.isdir(config.embeddings) else "no such file"
-        raise ConfigError("embeddings", f"{config.embeddings}: {reason}")
+    if config.embeddings:  # before any data is read: a mistyped path should not wait for a large file
+        check_vectors_path(config.embeddings)
     return config
 
 

@@ -338,23 +338,23 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         Args:
             where: ``where(i)`` names example ``i`` in errors about unknown labels.
         """
-        self._check_fitted()
-        texts, labels = texts_and_labels(texts, labels, self.label_set_.multi_label)
-        true = self.label_set_.encode(labels, where)
-        predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_)
-        return evaluate_predictions(self.label_set_, true, predicted)
+        return evaluate_predictions(self.label_set_, *self._true_and_predicted(texts, labels, where))
 
     def score(self, texts, labels, sample_weight=None):
         """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``;
         with ``sample_weight`` (n,), the weighted share of texts predicted right."""
         if sample_weight is None:
             return self.evaluate(texts, labels)["accuracy"]
+        true, predicted = self._true_and_predicted(texts, labels)
+        weights = sample_weights(sample_weight, len(true))
+        return float(accuracy_score(true.astype(bool), predicted.astype(bool), sample_weight=weights))
+
+    def _true_and_predicted(self, texts, labels, where=None):
+        """The labels given and the predicted ones, as indicators (n, classes)."""
         self._check_fitted()
         texts, labels = texts_and_labels(texts, labels, self.label_set_.multi_label)
-        weights = sample_weights(sample_weight, len(texts))
-        true = self.label_set_.encode(labels).astype(bool)
-        predicted = self.label_set_.decide(self.predict_proba(texts), self.thresholds_).astype(bool)
-        return float(accuracy_score(true, predicted, sample_weight=weights))
+        true = self.label_set_.encode(labels, where)
+        return true, self.label_set_.decide(self.predict_proba(texts), self.thresholds_)
 
     def export(self, path, force=False, files=None):
         """Write the export directory (SavedModel + textlstm.json + model.keras); see ``textlstm.export``."""

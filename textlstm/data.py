@@ -381,7 +381,7 @@ def _jsonl_rows(path, options, labelled, format):
             continue
         # Of several text fields (a title and a body), an absent or null one is left out; a field
         # holding something other than text, or a record with none of them, is a bad row.
-        values = {field: json_field(record, field) for field in options.text_columns}
+        values = {field: _json_field(record, field) for field in options.text_columns}
         wrong = [field for field, value in values.items() if value is not None and not isinstance(value, str)]
         present = [value for value in values.values() if isinstance(value, str)]
         if wrong or not present:
@@ -391,7 +391,7 @@ def _jsonl_rows(path, options, labelled, format):
         text = " ".join(present)
         label = None
         if labelled:
-            value = json_field(record, options.label_column)
+            value = _json_field(record, options.label_column)
             nested = value if isinstance(value, list) else [value]
             if any(isinstance(item, (dict, list)) for item in nested):
                 kind = "an object" if isinstance(value, dict) else "a list holding objects or lists"
@@ -409,10 +409,10 @@ def _json_scalar(value):
     return json.dumps(value) if isinstance(value, bool) else value
 
 
-def json_field(record, name):
+def _json_field(record, name):
     """``record[name]``, else the value at the dotted path ``name`` through nested objects, else None.
 
-    ``json_field({"review": {"body": "Great"}}, "review.body")`` -> ``"Great"``; a key that itself
+    ``_json_field({"review": {"body": "Great"}}, "review.body")`` -> ``"Great"``; a key that itself
     holds a dot (``{"review.body": ...}``) is read first.
     """
     if name in record:

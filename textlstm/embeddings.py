@@ -11,10 +11,11 @@ Only the vocabulary's words are kept while reading, so the file is never held in
 """
 
 import dataclasses
+import os
 
 import numpy as np
 
-from textlstm.errors import DataError
+from textlstm.errors import ConfigError, DataError
 from textlstm.wording import counted
 
 _EXAMPLES = 3  # words of the file and of the vocabulary shown when none match
@@ -38,6 +39,14 @@ class AlignedVectors:
     @property
     def coverage(self):
         return self.found / self.searched if self.searched else 0.0
+
+
+def check_vectors_path(path):
+    """Raise ConfigError (field ``embeddings``) unless ``path`` is a file: a mistyped path is then
+    named before any training data is read."""
+    if not os.path.isfile(path):
+        reason = "a directory, not a vectors file" if os.path.isdir(path) else "no such file"
+        raise ConfigError("embeddings", f"{path}: {reason}")
 
 
 def align_vectors(path, vocabulary, seed=0):
