@@ -62,7 +62,7 @@ from textlstm.data import (  # noqa: E402
     skipped_summary,
 )
 from textlstm.datasets import registry, sample_path  # noqa: E402
-from textlstm.errors import ConfigError, TextlstmError  # noqa: E402
+from textlstm.errors import ConfigError, DataError, TextlstmError  # noqa: E402
 from textlstm.evaluation import format_report  # noqa: E402
 from textlstm.describe import describe_model, format_description  # noqa: E402
 from textlstm.embeddings import check_vectors_path  # noqa: E402
@@ -78,6 +78,7 @@ from textlstm.summary import format_summary, summarize  # noqa: E402
 from textlstm.threads import use_rnn_threads  # noqa: E402
 from textlstm.training import branch_mix_text, ngram_fit_text  # noqa: E402
 from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
+from textlstm.wording import counted  # noqa: E402
 
 
 _OPTION_NAMES = {"label_thresholds": "--label-threshold", "text_columns": "--text-column"}
@@ -179,22 +180,39 @@ def read_options(format_option="--format"):
     return decorate
 
 
+def _column(value):
+    """A column given on the command line: a 0-based index when it is digits, else a name."""
+    return int(value) if value.isdigit() else value
+
+
 def _read_options(kwargs):
     """Pop the read options out of a command's keyword arguments into a ReadOptions."""
-
-    def column(value):
-        return int(value) if value.isdigit() else value
-
     return ReadOptions(
         format=kwargs.pop("data_format"),
-        text_columns=tuple(column(value) for value in kwargs.pop("text_columns")) or ("text",),
-        label_column=column(kwargs.pop("label_column")),
+        text_columns=tuple(_column(value) for value in kwargs.pop("text_columns")) or ("text",),
+        label_column=_column(kwargs.pop("label_column")),
         header=kwargs.pop("header"),
         delimiter=kwargs.pop("delimiter"),
         encoding=kwargs.pop("encoding"),
         encoding_errors=kwargs.pop("encoding_errors"),
         on_bad_row=kwargs.pop("on_bad_row"),
     )
+
+
+weight_column_option = click.option(
+    "--weight-column",
+    help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) of --train holding each text's weight in the "
+    "training loss, a number >= 0 (0 leaves the text out). Validation and test texts are not weighted.",
+)
+
+
+def _train_options(options, weight_column, train_file):
+    """How to read --train: ``options``, with the weight column when --weight-column is given."""
+    if weight_column is None:
+        return options
+    if not train_file:
+        raise click.UsageError("--weight-column reads a --train file; it does not apply to --dataset or the sample data")
+    return dataclasses.replace(options, weight_column=_column(weight_column))
 
 
 def cache_options(command):
@@ -234,13 +252,15 @@ def _read(reader, path, options):
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
 @click.option("--quiet", is_flag=True, help="No training progress (otherwise a progress bar in a terminal, one line per epoch in a file or pipe).")
 @click.option("--streaming/--no-streaming", default=None, help="Read --train lazily, epoch after epoch, for files larger than memory. Default: on for files over 512 MiB.")
+@weight_column_option
 @dataset_options
 @read_options()
 @config_options
-def train(train_file, dev_file, test_file, output, force, quiet, streaming, dataset, cache_dir, mirror, config_file, **kwargs):
+def train(train_file, dev_file, test_file, output, force, quiet, streaming, weight_column, dataset, cache_dir, mirror, config_file, **kwargs):
     """Train a classifier, evaluate it and write the export directory."""
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
+    train_options = _train_options(options, weight_column, train_file)
     # A progress bar redraws one line in a terminal; in a file or a pipe it piles up as escape
     # codes, so there Keras writes one line per epoch.
     verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
@@ -251,16 +271,20 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, data
             raise click.UsageError("--streaming reads a --train file; it does not apply to --dataset or the sample data")
         check_writable(output, force)
         click.echo(f"Streaming {train_file}: reading it lazily, epoch after epoch.")
-        classifier = textlstm.TextClassifier(config).fit_file(train_file, options, dev_file, verbose=verbose)
+        classifier = textlstm.TextClassifier(config).fit_file(train_file, train_options, dev_file, verbose=verbose)
         test_corpus = _read(read_corpus, test_file, options) if test_file else None
         _echo_outcome(classifier, dev_file, quiet)
     else:
         train_corpus, dev_corpus, test_corpus = _training_data(
-            train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
+            train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options, train_options
         )
         _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force)
         classifier = textlstm.TextClassifier(config).fit(
-            train_corpus.texts, train_corpus.labels, validation_data=dev_corpus, verbose=verbose
+            train_corpus.texts,
+            train_corpus.labels,
+            validation_data=dev_corpus,
+            verbose=verbose,
+            sample_weight=train_corpus.weights,
         )
         _echo_outcome(classifier, dev_corpus and dev_corpus.path, quiet)
     summary = None if streaming else _data_summary(train_corpus, dev_corpus, test_corpus, config)
@@ -298,10 +322,11 @@ def _evaluate_and_export(classifier, test_corpus, output, force, data_summary, f
 @click.option("--test", "test_file", type=existing_data, help="Labelled test data, evaluated once with the best trial's model.")
 @click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create for the best trial's model, with tuning.json beside it.")
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
+@weight_column_option
 @dataset_options
 @read_options()
 @config_options
-def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dataset, cache_dir, mirror, config_file, **kwargs):
+def tune(budget, max_trials, train_file, dev_file, test_file, output, force, weight_column, dataset, cache_dir, mirror, config_file, **kwargs):
     """Search the main settings on the validation data for --budget minutes, then export the best model.
 
     The first trial is the configuration given by the other options; the rest are drawn at random
@@ -309,8 +334,9 @@ def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dat
     """
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
+    train_options = _train_options(options, weight_column, train_file)
     train_corpus, dev_corpus, test_corpus = _training_data(
-        train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options
+        train_file, dev_file, test_file, dataset, config.seed, cache_dir, mirror, options, train_options
     )
     _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force)
     click.echo(f"Searching {', '.join(SEARCH_SPACE)} for {budget:g} minute{'' if budget == 1 else 's'} (validation macro-F1 decides).")
@@ -323,7 +349,8 @@ def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dat
         )
 
     result = textlstm.tune(
-        train_corpus.texts, train_corpus.labels, budget, config, dev_corpus, max_trials, on_trial=report
+        train_corpus.texts, train_corpus.labels, budget, config, dev_corpus, max_trials, on_trial=report,
+        sample_weight=train_corpus.weights,
     )
     best = result.trials[result.best]
     click.echo(f"Best: trial {best['trial']} of {len(result.trials)} (val macro-F1 {best[OBJECTIVE]:.4f}).")
@@ -331,8 +358,10 @@ def tune(budget, max_trials, train_file, dev_file, test_file, output, force, dat
     _evaluate_and_export(result.classifier, test_corpus, output, force, summary, files={"tuning.json": result.to_dict()})
 
 
-def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mirror, options):
-    """(train, dev or None, test or None) Corpora: from files, a registered data set, or the embedded sample."""
+def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mirror, options, train_options):
+    """(train, dev or None, test or None) Corpora: from files, a registered data set, or the embedded sample.
+
+    ``train_options`` read --train, ``options`` --dev and --test."""
     if dataset and train_file:
         raise click.UsageError("give --dataset or --train, not both")
     # --dev and --test, where given, replace the data set's or the sample's own splits.
@@ -348,7 +377,7 @@ def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mi
     if train_file is None:
         click.echo(f"No --train given: using the embedded sample data ({sample_path('train')}).")
         return read_corpus(sample_path("train")), dev, read_corpus(sample_path("test")) if test is None else test
-    return _read(read_corpus, train_file, options), dev, test
+    return _read(read_corpus, train_file, train_options), dev, test
 
 
 def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force):
@@ -376,6 +405,14 @@ def _echo_data(corpus, label_set):
     targets = label_set.encode(corpus.labels, corpus.where)
     counts = ", ".join(f"{name}: {int(n):,}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
     click.echo(f"Training data: {corpus.path}: {len(corpus):,} texts, {len(label_set.classes)} classes ({counts})")
+    if corpus.weights is not None:
+        zeros = corpus.weights.count(0)
+        if zeros == len(corpus):
+            raise DataError(f"{corpus.path}: every weight is 0 (--weight-column)")
+        left_out = f"; {counted(zeros, 'text')} of weight 0 left out of training" if zeros else ""
+        click.echo(
+            f"Weights: {min(corpus.weights):g} to {max(corpus.weights):g}, mean {sum(corpus.weights) / len(corpus):.3g}{left_out}"
+        )
 
 
 def _echo_outcome(classifier, dev_path, quiet):

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from cli import main
 from conftest import LABELS, ORIGINALS, TEXTS, needs_originals
 from textlstm.datasets import registry
+from textlstm.errors import DataError
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
@@ -418,6 +419,52 @@ def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     result = run("train", "--train", workspace / "train.csv", "--embeddings", bad, "--output", tmp_path / "n", "--epochs", "1", "--quiet")
     assert_one_line_error(result, 1, f"{bad}, line 2: 1 number, expected 2")
     assert not (tmp_path / "n").exists()
+
+
+def weighted_csv(path):
+    """TEXTS with their labels at weight 1, then with the other label at weight 0."""
+    flipped = [{"cat": "dog", "dog": "cat"}[label] for label in LABELS]
+    rows = [f'"{t}",{l},1' for t, l in zip(TEXTS, LABELS)] + [f'"{t}",{l},0' for t, l in zip(TEXTS, flipped)]
+    path.write_text("\n".join(["text,label,weight", *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_with_a_weight_column_leaves_out_texts_of_weight_0(workspace, tmp_path):
+    # The dev and test files have no weight column: only --train is read with it.
+    result = run("train", "--train", weighted_csv(tmp_path / "w.csv"), "--weight-column", "weight", "--dev",
+                 workspace / "train.csv", "--test", workspace / "train.csv", "--output", tmp_path / "m",
+                 "--members", "1", "--ngrams", "1", *FAST_OPTIONS)
+    assert result.exit_code == 0, result.output
+    assert "Weights: 0 to 1, mean 0.5; 12 texts of weight 0 left out of training" in result.output
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["accuracy"] == 1.0
+
+
+def test_weight_column_errors(workspace, tmp_path):
+    usage = "--weight-column reads a --train file; it does not apply to --dataset or the sample data"
+    for command in ("train", "tune"):
+        budget = ["--budget", "1"] if command == "tune" else []
+        assert_one_line_error(run(command, *budget, "--weight-column", "w", "--output", tmp_path / "m"), 2, usage)
+    zero = tmp_path / "zero.csv"
+    zero.write_text("text,label,w\na cat,cat,0\na dog,dog,0\n", encoding="utf-8")
+    assert_one_line_error(run("train", "--train", zero, "--weight-column", "w", "--output", tmp_path / "m"), 1,
+                          f"{zero}: every weight is 0 (--weight-column)")
+    result = run("train", "--train", workspace / "train.csv", "--weight-column", "2", "--output", tmp_path / "m")
+    assert_one_line_error(result, 1, f"{workspace / 'train.csv'}: column index 2 is past the header's 2 columns")
+    assert not (tmp_path / "m").exists()
+
+
+def test_tune_passes_the_weight_column_to_the_search(workspace, tmp_path, monkeypatch):
+    seen = {}
+
+    def search(texts, labels, *args, sample_weight=None, **kwargs):
+        seen.update(texts=texts, weights=sample_weight)
+        raise DataError("searched")
+
+    monkeypatch.setattr("textlstm.tune", search)
+    path = weighted_csv(tmp_path / "w.csv")
+    assert_one_line_error(run("tune", "--budget", "1", "--train", path, "--weight-column", "weight",
+                              "--dev", workspace / "train.csv", "--output", tmp_path / "m"), 1, "searched")
+    assert seen == {"texts": TEXTS + TEXTS, "weights": [1.0] * 12 + [0.0] * 12}
 
 
 def test_tune_exports_the_best_trial_with_its_trials(workspace, tmp_path):

@@ -166,10 +166,49 @@ def test_a_long_document_is_one_field_and_a_field_past_the_limit_is_a_bad_row(tm
         csv.field_size_limit(limit)
 
 
+def test_weights_from_a_csv_column_by_name_or_index_and_a_jsonl_field(tmp_path):
+    path = write(tmp_path, "w.csv", "text,label,weight\na,x,1\nb,y, 0.5 \nc,x,0\nd,y,2e1\n")
+    assert read_corpus(path).weights is None  # no weight column given
+    assert read_corpus(path, ReadOptions(weight_column="weight")).weights == [1.0, 0.5, 0.0, 20.0]
+    unnamed = write(tmp_path, "w.tsv", "a\tx\t3\n")
+    assert read_corpus(unnamed, ReadOptions(text_columns=0, label_column=1, weight_column=2)).weights == [3.0]
+    path = write(tmp_path, "w.jsonl", '{"text": "a", "label": "x", "w": 2}\n{"text": "b", "label": "y", "w": "0.25"}\n')
+    assert read_corpus(path, ReadOptions(weight_column="w")).weights == [2.0, 0.25]
+    corpus = read_texts(path, ReadOptions(weight_column="w"))
+    assert (corpus.texts, corpus.labels, corpus.weights) == (["a", "b"], None, [2.0, 0.25])
+    nested = write(tmp_path, "n.jsonl", '{"text": "a", "label": "x", "meta": {"w": 0}}\n')
+    assert read_corpus(nested, ReadOptions(weight_column="meta.w")).weights == [0.0]
+
+
+@pytest.mark.parametrize(
+    "name, content, column, message",
+    [
+        ("a.csv", "text,label,w\na,x,1\nb,y,\n", "w", "a.csv, line 3: no weight in column 'w'$"),
+        ("b.csv", "text,label,w\na,x,heavy\n", "w", "b.csv, line 2: weight 'heavy' in column 'w' is not a number$"),
+        ("c.csv", "text,label,w\na,x,-1\n", "w", "c.csv, line 2: weight '-1' in column 'w': expected a finite number >= 0$"),
+        ("d.csv", "text,label,w\na,x,nan\n", "w", "d.csv, line 2: weight 'nan' in column 'w': expected a finite number >= 0$"),
+        ("e.csv", "text,label\na,x\n", "w", "e.csv: no column 'w' in the header \\(columns: text, label\\)$"),
+        ("f.jsonl", '{"text": "a", "label": "x", "w": true}\n', "w", "f.jsonl, line 1: weight 'true' in field 'w' is not a number$"),
+        ("g.jsonl", '{"text": "a", "label": "x"}\n', "w", "g.jsonl, line 1: no weight in field 'w'$"),
+        ("h.txt", "__label__x a\n", "w", "h.txt: a fasttext source has no weight column; weights are read from CSV, TSV or JSONL$"),
+    ],
+)
+def test_bad_weights_name_the_file_line_and_column(tmp_path, name, content, column, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(DataError, match=f"^{tmp_path}/{message}"):
+        read_corpus(path, ReadOptions(weight_column=column))
+
+
+def test_a_folder_has_no_weight_column(tmp_path):
+    write(tmp_path / "pos", "a.txt", "good")
+    with pytest.raises(DataError, match=f"^{tmp_path}: a folder source has no weight column"):
+        read_corpus(tmp_path, ReadOptions(weight_column="w"))
+
+
 def test_iteration_is_lazy(tmp_path):
     path = write(tmp_path, "lazy.csv", "text,label\na,x\nb,\n")
     rows = iter_examples(path)
-    assert next(rows) == (2, "a", "x")  # the bad row on line 3 is not read yet
+    assert next(rows) == (2, "a", "x", None)  # the bad row on line 3 is not read yet
     with pytest.raises(DataError, match="line 3"):
         next(rows)
 

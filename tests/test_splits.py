@@ -1,6 +1,7 @@
 """Seeded stratified splits and the train/test overlap check."""
 
 import collections
+import dataclasses
 
 from textlstm.data import Corpus
 from textlstm.splits import overlap, split_corpus, stratified_indices
@@ -27,6 +28,14 @@ def test_three_way_split_keeps_every_example_once():
     assert collections.Counter(test.labels) == {"a": 10, "b": 10}
     assert test.path == "c.csv [test]"
     assert test.where(0).startswith("c.csv [test], line ")
+    assert train.weights is None
+
+
+def test_a_split_keeps_each_text_with_its_weight():
+    data = dataclasses.replace(corpus(["a"] * 10 + ["b"] * 10), weights=[float(i) for i in range(20)])
+    train, dev, test = split_corpus(data, 0.2, 0.2, seed=0)
+    for part in (train, dev, test):
+        assert part.weights == [float(text.split()[1]) for text in part.texts]
 
 
 def test_overlap_ignores_case_and_spaces():

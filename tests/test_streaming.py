@@ -10,9 +10,10 @@ from conftest import LABELS, STREAMED, TEXTS
 from textlstm import TextClassifier
 from textlstm.config import Config
 from textlstm.errors import DataError
-from textlstm.data import read_corpus
-from textlstm.streaming import is_validation, scan
-from textlstm.text import build_vocabulary, length_percentiles
+from textlstm.data import ReadOptions, read_corpus
+from textlstm.labels import LabelSet
+from textlstm.streaming import is_validation, scan, stream_dataset
+from textlstm.text import TextTokenizer, build_vocabulary, length_percentiles
 
 
 def generated_csv(path, rows=3000, seed=0):
@@ -82,12 +83,36 @@ def test_length_percentiles_from_a_histogram_match_numpy():
     assert length_percentiles(histogram) == expected
 
 
-def test_streamed_fit_overfits_the_tiny_corpus(tmp_path):
-    path = tmp_path / "tiny.csv"
+def write_rows(path, rows):
     with open(path, "w", encoding="utf-8", newline="") as file:
-        csv.writer(file).writerows([["text", "label"], *zip(TEXTS, LABELS)])
-    classifier = TextClassifier(**STREAMED).fit_file(path, validation_path=path, verbose=0)
+        csv.writer(file).writerows(rows)
+    return path
+
+
+def weighted_csv(path):
+    """TEXTS with their labels at weight 1, then again with the other label at weight 0."""
+    flipped = [{"cat": "dog", "dog": "cat"}[label] for label in LABELS]
+    rows = [*zip(TEXTS, LABELS, [1] * len(TEXTS)), *zip(TEXTS, flipped, [0] * len(TEXTS))]
+    return write_rows(path, [["text", "label", "weight"], *rows])
+
+
+def test_a_stream_with_a_weight_column_adds_each_texts_weight(tmp_path):
+    path = weighted_csv(tmp_path / "w.csv")
+    label_set = LabelSet.fit(LABELS, False, "|")
+    common = dict(tokenizer=TextTokenizer("auto", ["cat"], 8), label_set=label_set, batch_size=24, seed=0, fraction=None)
+    ids, targets, weights = next(iter(stream_dataset(path, ReadOptions(weight_column="weight"), part="all", **common)))
+    assert (ids.shape[0], targets.shape) == (24, (24, 2))
+    assert weights.numpy().tolist() == [1.0] * 12 + [0.0] * 12
+    assert len(next(iter(stream_dataset(path, None, part="all", **common)))) == 2
+    with pytest.raises(DataError, match=f"^{tmp_path}/z.csv: every training weight is 0$"):
+        scan(write_rows(tmp_path / "z.csv", [["text", "label", "w"], ["a", "x", "0"]]), ReadOptions(weight_column="w"), Config())
+
+
+def test_streamed_fit_overfits_the_tiny_corpus_and_leaves_out_texts_of_weight_0(tmp_path):
+    path = weighted_csv(tmp_path / "tiny.csv")
+    validation = write_rows(tmp_path / "dev.csv", [["text", "label"], *zip(TEXTS, LABELS)])  # no weight column
+    classifier = TextClassifier(**STREAMED).fit_file(path, ReadOptions(weight_column="weight"), validation, verbose=0)
     assert len(classifier.history_["loss"]) == STREAMED["epochs"]  # every epoch re-reads the file
     assert classifier.score(TEXTS, LABELS) == 1.0
     assert classifier.validation_report_["examples"] == len(TEXTS)
-    assert classifier.vocabulary_report_ == build_vocabulary(TEXTS, "auto", 20000, 1)
+    assert classifier.vocabulary_report_ == build_vocabulary(TEXTS + TEXTS, "auto", 20000, 1)

@@ -173,7 +173,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
         Args:
             path: a labelled file in any format ``textlstm.data`` reads.
-            options: its ReadOptions (validation_path is read with the same options).
+            options: its ReadOptions (validation_path is read with the same options). With a
+                ``weight_column``, each training text's loss is scaled by its weight, as by
+                ``fit``'s ``sample_weight``; validation rows are not weighted.
             validation_path: a labelled file for early stopping.
 
         Returns:
@@ -183,21 +185,23 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         training.set_seed(config.seed)
         fraction = None if validation_path else config.validation_split
         scanned = streaming.scan(path, options, config, fraction)
+        unweighted = dataclasses.replace(options, weight_column=None) if options else None
         if fraction:
             validation_rows, described = scanned.validation_rows, f"{scanned.validation_rows} (hash-chosen rows)"
         else:
-            validation_rows = streaming.check_rows(validation_path, options, scanned.label_set)
+            validation_rows = streaming.check_rows(validation_path, unweighted, scanned.label_set)
             described = f"{validation_rows} ({validation_path})"
         classes = np.array(scanned.label_set.classes)  # a file's labels are names
         self._prepare(scanned.vocabulary, scanned.label_set, classes, scanned.train_rows, described, verbose)
         self.validation_texts_ = None
         batch, seed = self.config_.batch_size, config.seed
-        common = dict(options=options, tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
+        common = dict(tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
         train = streaming.stream_dataset(
-            path, batch_size=batch, part="train" if fraction else "all", rows=scanned.train_rows, shuffle=True, **common
+            path, options, batch_size=batch, part="train" if fraction else "all", rows=scanned.train_rows, shuffle=True, **common
         )
         validation = streaming.stream_dataset(
             validation_path or path,
+            unweighted,
             batch_size=max(batch, 256),
             part="validation" if fraction else "all",
             rows=validation_rows,

@@ -1,7 +1,7 @@
 """Read labelled or unlabelled texts: CSV/TSV, JSONL, a folder per class, fastText lines, plain text.
 
-One interface for every format: ``iter_examples`` yields ``(location, text, label)`` lazily (the
-streaming path uses it directly); ``read_corpus`` and ``read_texts`` collect it into a Corpus.
+One interface for every format: ``iter_examples`` yields ``(location, text, label, weight)`` lazily
+(the streaming path uses it directly); ``read_corpus`` and ``read_texts`` collect it into a Corpus.
 Every error names the file, and the line where there is one. Rows that cannot be used (wrong
 number of fields, no label, broken JSON...) stop the read, or with ``on_bad_row="skip"`` are
 skipped and reported: never silently.
@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class ReadOptions:
             for files without a header; a JSONL field may be a dotted path to a nested one
             (``review.body``). Several are joined with a space (e.g. title and body).
         label_column: column or field (name or index; a dotted path in JSONL) holding the label.
+        weight_column: CSV/TSV column or JSONL field holding each example's weight, a number >= 0
+            (``Corpus.weights``, for ``fit(..., sample_weight=corpus.weights)``); None: no weights.
         header: whether a CSV/TSV file starts with a header row; None: yes, unless every column is
             given by index.
         delimiter: CSV field separator; None: tab for .tsv, else detected among , ; | and tab.
@@ -52,6 +55,7 @@ class ReadOptions:
     format: str = None
     text_columns: tuple = ("text",)
     label_column: object = "label"
+    weight_column: object = None
     header: bool = None
     delimiter: str = None
     encoding: str = "utf-8"
@@ -85,6 +89,7 @@ class Corpus:
         labels: list of str (a list of str for multi-label JSONL/fastText rows), or None.
         locations: per example, the 1-based line where it starts, or its file (folder per class).
         skipped: line numbers of skipped bad rows.
+        weights: list of float, each example's weight (ReadOptions.weight_column), or None.
     """
 
     path: str
@@ -92,6 +97,7 @@ class Corpus:
     labels: list = None
     locations: list = None
     skipped: tuple = ()
+    weights: list = None
 
     def __len__(self):
         return len(self.texts)
@@ -127,13 +133,15 @@ def detect_format(path, format=None):
 
 
 def iter_examples(path, options=None, labelled=True, skipped=None):
-    """Yield ``(location, text, label)`` for each usable row, reading the file lazily.
+    """Yield ``(location, text, label, weight)`` for each usable row, reading the file lazily.
 
     Args:
         path: a file, or a folder with one sub-folder of .txt files per class.
         options: ReadOptions.
         labelled: whether rows must carry a label (``label`` is None otherwise).
         skipped: a list that receives the line numbers of skipped bad rows.
+
+    ``weight`` is the float in ``options.weight_column``, or None when there is none.
 
     Raises:
         DataError: naming the file and line, for unreadable files and (unless skipping) bad rows.
@@ -142,6 +150,8 @@ def iter_examples(path, options=None, labelled=True, skipped=None):
     format = detect_format(path, options.format)
     if not Path(path).exists():
         raise DataError(f"{path}: no such file or directory")
+    if options.weight_column is not None and format not in ("csv", "tsv", "jsonl"):
+        raise DataError(f"{path}: a {format} source has no weight column; weights are read from CSV, TSV or JSONL")
     if format == "folder":
         rows = _folder_rows(Path(path), options, labelled)
     else:
@@ -185,17 +195,20 @@ def skipped_summary(path, skipped):
 
 
 def _collect(path, options, labelled):
+    options = options or ReadOptions()
     skipped = []
-    texts, labels, locations = [], [], []
-    for location, text, label in iter_examples(path, options, labelled, skipped):
+    texts, labels, locations, weights = [], [], [], []
+    for location, text, label, weight in iter_examples(path, options, labelled, skipped):
         texts.append(text)
         labels.append(label)
         locations.append(location)
+        weights.append(weight)
     if not texts:
         raise DataError(f"{path}: no examples" + (f" ({len(skipped)} bad rows skipped)" if skipped else ""))
     if skipped:
         warnings.warn(skipped_summary(path, skipped), SkippedRowsWarning, stacklevel=3)
-    return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped))
+    weights = weights if options.weight_column is not None else None
+    return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped), weights)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +226,19 @@ def _clean_label(value):
         return None
     value = str(value).strip()
     return value or None
+
+
+def _weight(value, where):
+    """A weight cell or field (``where``: "column 'w'") -> (float, None), or (None, why it is no weight)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, f"no weight in {where}"
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        return None, f"weight {value!r} in {where} is not a number"
+    if not math.isfinite(weight) or weight < 0:
+        return None, f"weight {value!r} in {where}: expected a finite number >= 0"
+    return weight, None
 
 
 def _codec(options):
@@ -298,7 +324,8 @@ def _csv_rows(path, options, labelled, format):
     lines = iter_lines(path, options)
     counter = _LineCounter(lines)
     reader = csv.reader(counter, delimiter=delimiter)
-    wanted = list(options.text_columns) + ([options.label_column] if labelled else [])
+    weighted = options.weight_column is not None
+    wanted = [*options.text_columns, *([options.label_column] if labelled else []), *([options.weight_column] if weighted else [])]
     by_index = all(isinstance(column, int) for column in wanted)
     header = options.header if options.header is not None else not by_index
     width = None
@@ -343,13 +370,18 @@ def _csv_rows(path, options, labelled, format):
             yield _BadRow(line, f"{len(row)} fields, column {max(positions)} is missing")
             continue
         text = " ".join(row[position] for position in text_positions)
-        label = None
+        label = weight = None
         if labelled:
-            label = _clean_label(row[positions[-1]])
+            label = _clean_label(row[positions[len(options.text_columns)]])
             if label is None:
                 yield _BadRow(line, f"empty label in column {options.label_column!r}")
                 continue
-        yield line, text, label
+        if weighted:
+            weight, problem = _weight(row[positions[-1]], f"column {options.weight_column!r}")
+            if problem:
+                yield _BadRow(line, problem)
+                continue
+        yield line, text, label, weight
 
 
 class _LineCounter:
@@ -402,7 +434,14 @@ def _jsonl_rows(path, options, labelled, format):
             if label is None:
                 yield _BadRow(number, f"no label in field {options.label_column!r}")
                 continue
-        yield number, text, label
+        weight = None
+        if options.weight_column is not None:
+            value = _json_scalar(_json_field(record, options.weight_column))
+            weight, problem = _weight(value, f"field {options.weight_column!r}")
+            if problem:
+                yield _BadRow(number, problem)
+                continue
+        yield number, text, label, weight
 
 
 def _json_scalar(value):
@@ -436,12 +475,12 @@ def _fasttext_rows(path, options, labelled, format):
         if labelled and not (labels and all(labels)):
             yield _BadRow(number, f"no label (expected {FASTTEXT_PREFIX}NAME before the text)")
             continue
-        yield number, " ".join(tokens), (labels[0] if len(labels) == 1 else labels) if labelled else None
+        yield number, " ".join(tokens), (labels[0] if len(labels) == 1 else labels) if labelled else None, None
 
 
 def _txt_rows(path, options, labelled, format):
     for number, line in iter_lines(path, options):
-        yield number, line.rstrip("\r\n"), None
+        yield number, line.rstrip("\r\n"), None, None
 
 
 def _folder_rows(root, options, labelled):
@@ -457,6 +496,6 @@ def _folder_rows(root, options, labelled):
                 text = file.read_bytes().decode(_codec(options), errors=options.encoding_errors)
             except UnicodeDecodeError as error:
                 raise DataError(f"{file}: not valid {options.encoding} (byte at offset {error.start})") from None
-            yield str(file), text.strip(), folder.name if labelled else None
+            yield str(file), text.strip(), folder.name if labelled else None, None
     if not found:
         raise DataError(f"{root}: no .txt files in its class folders")

@@ -36,6 +36,7 @@ def subset(corpus, indices, name):
         [corpus.texts[i] for i in indices],
         [corpus.labels[i] for i in indices] if corpus.labels is not None else None,
         [corpus.locations[i] for i in indices],
+        weights=[corpus.weights[i] for i in indices] if corpus.weights is not None else None,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from textlstm.data import iter_examples
+from textlstm.errors import DataError
 from textlstm.labels import LabelSet, several_labels_error, split_labels
 from textlstm.text import VocabularyReport, build_vocabulary
 
@@ -56,13 +57,18 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
         config: Config (tokenizer mode, vocabulary limits, task).
         validation_fraction: hold out hash-chosen rows as validation; None keeps all for training.
         max_table: most token counts kept in memory at once.
+
+    Raises:
+        DataError: for the file's bad rows, and when ``options`` has a weight column whose training
+            weights are all 0.
     """
     multi_label = config.task == "multi-label"
     labels = collections.Counter()
     rows = {True: 0, False: 0}
+    above_zero = [0]  # training rows weighing more than 0 (counted inside the generator)
 
     def training_texts():
-        for location, text, label in iter_examples(path, options):
+        for location, text, label, weight in iter_examples(path, options):
             validation = validation_fraction is not None and is_validation(location, config.seed, validation_fraction)
             rows[validation] += 1
             names = split_labels(label, multi_label, config.label_delimiter)
@@ -71,11 +77,14 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
             labels.update({name: 0 for name in names})  # a label of validation rows only is still a class
             if not validation:
                 labels.update(names)
+                above_zero[0] += bool(weight)
                 yield text
 
     vocabulary = build_vocabulary(
         training_texts(), config.tokenizer, config.max_tokens, config.min_count, max_table, config.lowercase
     )
+    if options is not None and options.weight_column is not None and not above_zero[0]:
+        raise DataError(f"{path}: every training weight is 0")
     label_set = LabelSet.fit(list(labels), multi_label, config.label_delimiter, source=str(path))
     class_counts = np.array([labels[name] for name in label_set.classes], dtype=np.int64)
     return ScanReport(vocabulary, label_set, class_counts, rows[False], rows[True])
@@ -84,14 +93,15 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
 def check_rows(path, options, label_set):
     """Count the examples of a labelled file, checking each label is one of ``label_set``'s classes."""
     rows = 0
-    for location, _, label in iter_examples(path, options):
+    for location, _, label, _ in iter_examples(path, options):
         label_set.encode([label], lambda _: f"{path}, line {location}")
         rows += 1
     return rows
 
 
 def stream_dataset(path, options, tokenizer, label_set, batch_size, part, seed, fraction, rows=None, shuffle=False):
-    """Batches of (ids (batch, time), targets (batch, classes)) read lazily from ``path``.
+    """Batches of (ids (batch, time), targets (batch, classes)) read lazily from ``path``, with each
+    text's weight (batch,) added when ``options`` has a weight column.
 
     Args:
         part: "train" or "validation" (rows chosen by ``is_validation``); "all" for every row.
@@ -99,17 +109,21 @@ def stream_dataset(path, options, tokenizer, label_set, batch_size, part, seed, 
         shuffle: shuffle within a buffer of SHUFFLE_BUFFER examples, reseeded every epoch.
     """
 
+    weighted = options is not None and options.weight_column is not None
+
     def examples():
-        for location, text, label in iter_examples(path, options):
+        for location, text, label, weight in iter_examples(path, options):
             if part != "all" and is_validation(location, seed, fraction) != (part == "validation"):
                 continue
-            yield text, label_set.encode([label], lambda _: f"{path}, line {location}")[0]
+            target = label_set.encode([label], lambda _: f"{path}, line {location}")[0]
+            yield (text, target, weight) if weighted else (text, target)
 
     signature = (tf.TensorSpec((), tf.string), tf.TensorSpec((len(label_set.classes),), tf.float32))
+    signature += (tf.TensorSpec((), tf.float32),) if weighted else ()
     dataset = tf.data.Dataset.from_generator(examples, output_signature=signature)
     if shuffle:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(lambda texts, targets: (tokenizer(texts), targets))
+    dataset = dataset.batch(batch_size).map(lambda texts, *rest: (tokenizer(texts), *rest))
     if rows is not None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-rows // batch_size)))
     return dataset.prefetch(tf.data.AUTOTUNE)
