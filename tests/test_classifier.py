@@ -284,6 +284,14 @@ def test_fit_and_predict_drop_retracing_warnings(fitted, monkeypatch, caplog):
     assert {record.getMessage() for record in caplog.records} == {"kept"}
 
 
+def test_predictions_of_any_batch_size_or_length_reuse_one_trace_of_the_model(fitted):
+    run = training.predict_function(fitted.model_)
+    assert training.predict_function(fitted.model_) is run
+    fitted.predict_proba(["a"])
+    fitted.predict_proba(TEXTS * 30)  # 360 texts: two batches of 256 and 104, up to 6 tokens
+    assert run.experimental_get_tracing_count() == 1  # traced for the validation texts in fit
+
+
 def test_number_labels_come_back_as_the_numbers_given():
     numbers = [2 if label == "cat" else 10 for label in LABELS]
     classifier = TextClassifier(pooling="attention", **FAST)

@@ -322,7 +322,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         ids = self.tokenizer_.ragged_ids(texts)
         order = length_order(ids)  # batch texts of similar length
         dataset = training.make_dataset(tf.gather(ids, order), batch_size=batch_size)
-        return unsort(self.model_.predict(dataset, verbose=0), order)
+        run = training.predict_function(self.model_)
+        return unsort(np.concatenate([run(batch).numpy() for batch in dataset]), order)
 
     def predict_log_proba(self, texts, batch_size=PREDICT_BATCH):
         """Natural logarithms of ``predict_proba``, shape (n, classes), as scikit-learn classifiers give."""
