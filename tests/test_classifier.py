@@ -142,6 +142,22 @@ def test_bad_inputs():
         classifier.fit(TEXTS, LABELS, validation_data=(["a", "b"], ["cat", "bird"]))
 
 
+@pytest.mark.parametrize(
+    "validation, message",
+    [
+        ((["a", "b"], ["cat"]), "validation_data: 2 texts but 1 label"),
+        ((["a", None], ["cat", "dog"]), r"validation_data: texts\[1\]: no text \(None\)"),
+        ((["a", "b"], ["cat", None]), r"validation_data: labels\[1\]: no label \(None\)"),
+        ((["a"], ["cat"], [2.0]), r"validation_data: expected \(texts, labels\) or a Corpus, got 3 items; validation texts are not weighted"),
+        ((["a", "b", "c"],), r"validation_data: expected \(texts, labels\) or a Corpus, got 1 item"),
+        ("a", r"validation_data: expected \(texts, labels\) or a Corpus, got a str"),
+    ],
+)
+def test_bad_validation_data_is_named(validation, message):
+    with pytest.raises(DataError, match=f"^{message}$"):
+        TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS, LABELS, validation_data=validation)
+
+
 @pytest.mark.parametrize("missing", [None, float("nan"), np.float32("nan"), "", "  "])
 def test_a_missing_training_label_is_an_error_not_a_class(missing):
     labels = list(LABELS)

@@ -303,8 +303,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def _encode_validation(label_set, validation_data):
         if isinstance(validation_data, Corpus):
             return as_texts(validation_data.texts), label_set.encode(validation_data.labels, validation_data.where)
-        texts, labels = validation_data
-        return as_texts(texts), label_set.encode(list(labels), lambda i: f"validation example {i}")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            sized = isinstance(validation_data, (tuple, list))
+            got = counted(len(validation_data), "item") if sized else f"a {type(validation_data).__name__}"
+            weights = "; validation texts are not weighted" if sized and len(validation_data) == 3 else ""
+            raise DataError(f"validation_data: expected (texts, labels) or a Corpus, got {got}{weights}")
+        try:
+            texts, labels = texts_and_labels(*validation_data, label_set.multi_label)
+        except DataError as error:
+            raise DataError(f"validation_data: {error}") from None
+        return texts, label_set.encode(labels, lambda i: f"validation example {i}")
 
     @property
     def thresholds_(self):
