@@ -381,12 +381,14 @@ def _training_data(train_file, dev_file, test_file, dataset, seed, cache_dir, mi
 
 
 def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output, force):
-    """Fail fast, before any training: labels, classes, thresholds, the output directory; warn on
-    train/test overlap."""
+    """Fail fast, before any training: labels, classes, thresholds, weights, the output directory;
+    warn on train/test overlap."""
     label_set = LabelSet.fit(
         train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
     )
     config.check_thresholds(label_set.classes)
+    if train_corpus.weights is not None and not any(train_corpus.weights):
+        raise DataError(f"{train_corpus.path}: every weight is 0 (--weight-column)")
     for corpus in (dev_corpus, test_corpus):
         if corpus is not None:
             label_set.encode(corpus.labels, corpus.where)
@@ -407,8 +409,6 @@ def _echo_data(corpus, label_set):
     click.echo(f"Training data: {corpus.path}: {len(corpus):,} texts, {len(label_set.classes)} classes ({counts})")
     if corpus.weights is not None:
         zeros = corpus.weights.count(0)
-        if zeros == len(corpus):
-            raise DataError(f"{corpus.path}: every weight is 0 (--weight-column)")
         left_out = f"; {counted(zeros, 'text')} of weight 0 left out of training" if zeros else ""
         click.echo(
             f"Weights: {min(corpus.weights):g} to {max(corpus.weights):g}, mean {sum(corpus.weights) / len(corpus):.3g}{left_out}"
