@@ -1,5 +1,6 @@
 """Tiny corpora a reader can check by hand, and fitted models shared across tests (fits are slow)."""
 
+import csv
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -43,6 +44,16 @@ TEXTS = [
     "我的狗很大",
 ]
 LABELS = ["cat", "cat", "cat", "cat", "dog", "dog", "dog", "dog", "cat", "cat", "dog", "dog"]
+
+
+def write_weighted_csv(path):
+    """A text,label,weight CSV: TEXTS with their labels at weight 1, then with the other label at weight 0."""
+    flipped = [{"cat": "dog", "dog": "cat"}[label] for label in LABELS]
+    rows = [*zip(TEXTS, LABELS, [1] * len(TEXTS)), *zip(TEXTS, flipped, [0] * len(TEXTS))]
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows([["text", "label", "weight"], *rows])
+    return path
+
 
 # Small, fast settings that still overfit TEXTS.
 FAST = dict(embedding_dim=16, units=8, members=1, epochs=40, learning_rate=0.02, dropout=0.0, batch_size=4, patience=40)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from conftest import LABELS, ORIGINALS, TEXTS, needs_originals
+from conftest import LABELS, ORIGINALS, TEXTS, needs_originals, write_weighted_csv
 from textlstm.datasets import registry
 from textlstm.errors import DataError
 
@@ -421,17 +421,9 @@ def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     assert not (tmp_path / "n").exists()
 
 
-def weighted_csv(path):
-    """TEXTS with their labels at weight 1, then with the other label at weight 0."""
-    flipped = [{"cat": "dog", "dog": "cat"}[label] for label in LABELS]
-    rows = [f'"{t}",{l},1' for t, l in zip(TEXTS, LABELS)] + [f'"{t}",{l},0' for t, l in zip(TEXTS, flipped)]
-    path.write_text("\n".join(["text,label,weight", *rows]) + "\n", encoding="utf-8")
-    return path
-
-
 def test_train_with_a_weight_column_leaves_out_texts_of_weight_0(workspace, tmp_path):
     # The dev and test files have no weight column: only --train is read with it.
-    result = run("train", "--train", weighted_csv(tmp_path / "w.csv"), "--weight-column", "weight", "--dev",
+    result = run("train", "--train", write_weighted_csv(tmp_path / "w.csv"), "--weight-column", "weight", "--dev",
                  workspace / "train.csv", "--test", workspace / "train.csv", "--output", tmp_path / "m",
                  "--members", "1", "--ngrams", "1", *FAST_OPTIONS)
     assert result.exit_code == 0, result.output
@@ -461,7 +453,7 @@ def test_tune_passes_the_weight_column_to_the_search(workspace, tmp_path, monkey
         raise DataError("searched")
 
     monkeypatch.setattr("textlstm.tune", search)
-    path = weighted_csv(tmp_path / "w.csv")
+    path = write_weighted_csv(tmp_path / "w.csv")
     assert_one_line_error(run("tune", "--budget", "1", "--train", path, "--weight-column", "weight",
                               "--dev", workspace / "train.csv", "--output", tmp_path / "m"), 1, "searched")
     assert seen == {"texts": TEXTS + TEXTS, "weights": [1.0] * 12 + [0.0] * 12}

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import LABELS, STREAMED, TEXTS
+from conftest import LABELS, STREAMED, TEXTS, write_weighted_csv
 from textlstm import TextClassifier
 from textlstm.config import Config
 from textlstm.errors import DataError
@@ -89,15 +89,8 @@ def write_rows(path, rows):
     return path
 
 
-def weighted_csv(path):
-    """TEXTS with their labels at weight 1, then again with the other label at weight 0."""
-    flipped = [{"cat": "dog", "dog": "cat"}[label] for label in LABELS]
-    rows = [*zip(TEXTS, LABELS, [1] * len(TEXTS)), *zip(TEXTS, flipped, [0] * len(TEXTS))]
-    return write_rows(path, [["text", "label", "weight"], *rows])
-
-
 def test_a_stream_with_a_weight_column_adds_each_texts_weight(tmp_path):
-    path = weighted_csv(tmp_path / "w.csv")
+    path = write_weighted_csv(tmp_path / "w.csv")
     label_set = LabelSet.fit(LABELS, False, "|")
     common = dict(tokenizer=TextTokenizer("auto", ["cat"], 8), label_set=label_set, batch_size=24, seed=0, fraction=None)
     ids, targets, weights = next(iter(stream_dataset(path, ReadOptions(weight_column="weight"), part="all", **common)))
@@ -109,7 +102,7 @@ def test_a_stream_with_a_weight_column_adds_each_texts_weight(tmp_path):
 
 
 def test_streamed_fit_overfits_the_tiny_corpus_and_leaves_out_texts_of_weight_0(tmp_path):
-    path = weighted_csv(tmp_path / "tiny.csv")
+    path = write_weighted_csv(tmp_path / "tiny.csv")
     validation = write_rows(tmp_path / "dev.csv", [["text", "label"], *zip(TEXTS, LABELS)])  # no weight column
     classifier = TextClassifier(**STREAMED).fit_file(path, ReadOptions(weight_column="weight"), validation, verbose=0)
     assert len(classifier.history_["loss"]) == STREAMED["epochs"]  # every epoch re-reads the file
