@@ -78,7 +78,6 @@ from textlstm.summary import format_summary, summarize  # noqa: E402
 from textlstm.threads import use_rnn_threads  # noqa: E402
 from textlstm.training import branch_mix_text, ngram_fit_text  # noqa: E402
 from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
-from textlstm.wording import counted  # noqa: E402
 
 
 _OPTION_NAMES = {"label_thresholds": "--label-threshold", "text_columns": "--text-column"}
@@ -407,12 +406,6 @@ def _echo_data(corpus, label_set):
     targets = label_set.encode(corpus.labels, corpus.where)
     counts = ", ".join(f"{name}: {int(n):,}" for name, n in zip(label_set.classes, targets.sum(axis=0)))
     click.echo(f"Training data: {corpus.path}: {len(corpus):,} texts, {len(label_set.classes)} classes ({counts})")
-    if corpus.weights is not None:
-        zeros = corpus.weights.count(0)
-        left_out = f"; {counted(zeros, 'text')} of weight 0 left out of training" if zeros else ""
-        click.echo(
-            f"Weights: {min(corpus.weights):g} to {max(corpus.weights):g}, mean {sum(corpus.weights) / len(corpus):.3g}{left_out}"
-        )
 
 
 def _echo_outcome(classifier, dev_path, quiet):

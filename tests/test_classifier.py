@@ -188,6 +188,7 @@ def test_a_text_of_weight_0_is_left_out_of_training(settings):
     weights = [1.0] * 8 + [0.0] * 8
     classifier = TextClassifier(**dict(FAST, **settings)).fit(texts, labels, sample_weight=weights, validation_data=(TEXTS[:8], LABELS[:8]), verbose=0)
     assert list(classifier.predict(TEXTS[:8])) == LABELS[:8]
+    assert "Weights: 0 to 1, mean 0.5; 8 texts of weight 0 left out of training" in classifier.preparation_.splitlines()
     assert classifier.score(texts, labels, sample_weight=weights) == 1.0
     assert classifier.score(texts, labels) == 0.5
     with pytest.raises(DataError, match="^16 texts but 15 labels$"):

@@ -97,6 +97,8 @@ def test_a_stream_with_a_weight_column_adds_each_texts_weight(tmp_path):
     assert (ids.shape[0], targets.shape) == (24, (24, 2))
     assert weights.numpy().tolist() == [1.0] * 12 + [0.0] * 12
     assert len(next(iter(stream_dataset(path, None, part="all", **common)))) == 2
+    assert scan(path, ReadOptions(weight_column="weight"), Config()).weights == (0.0, 1.0, 0.5, 12)
+    assert scan(path, None, Config()).weights is None
     with pytest.raises(DataError, match=f"^{tmp_path}/z.csv: every training weight is 0$"):
         scan(write_rows(tmp_path / "z.csv", [["text", "label", "w"], ["a", "x", "0"]]), ReadOptions(weight_column="w"), Config())
 
@@ -109,3 +111,4 @@ def test_streamed_fit_overfits_the_tiny_corpus_and_leaves_out_texts_of_weight_0(
     assert classifier.score(TEXTS, LABELS) == 1.0
     assert classifier.validation_report_["examples"] == len(TEXTS)
     assert classifier.vocabulary_report_ == build_vocabulary(TEXTS + TEXTS, "auto", 20000, 1)
+    assert "Weights: 0 to 1, mean 0.5; 12 texts of weight 0 left out of training" in classifier.preparation_.splitlines()

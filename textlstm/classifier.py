@@ -147,7 +147,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             validation_texts, validation_targets = self._encode_validation(label_set, validation_data)
         report = build_vocabulary(texts, config.tokenizer, config.max_tokens, config.min_count, lowercase=config.lowercase)
         classes = given_classes(label_set, labels)
-        self._prepare(report, label_set, classes, len(texts), f"{len(validation_texts)}", verbose)
+        summary = None if weights is None else (weights.min(), weights.max(), weights.mean(), int((weights == 0).sum()))
+        self._prepare(report, label_set, classes, len(texts), f"{len(validation_texts)}", verbose, summary)
         self.validation_texts_ = validation_texts
         batch = self.config_.batch_size
         train = training.make_dataset(
@@ -192,7 +193,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             validation_rows = streaming.check_rows(validation_path, unweighted, scanned.label_set)
             described = f"{validation_rows} ({validation_path})"
         classes = np.array(scanned.label_set.classes)  # a file's labels are names
-        self._prepare(scanned.vocabulary, scanned.label_set, classes, scanned.train_rows, described, verbose)
+        self._prepare(scanned.vocabulary, scanned.label_set, classes, scanned.train_rows, described, verbose, scanned.weights)
         self.validation_texts_ = None
         batch, seed = self.config_.batch_size, config.seed
         common = dict(tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
@@ -209,11 +210,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )
         return self._train(train, validation, scanned.class_counts, verbose)
 
-    def _prepare(self, report, label_set, classes, train_count, validation, verbose):
+    def _prepare(self, report, label_set, classes, train_count, validation, verbose, weights=None):
         """Resolve the config from the data, build tokenizer and model, and say what was decided.
 
         Args:
             classes: the fitted ``classes_``, shape (classes,), in ``label_set.classes`` order.
+            weights: (lowest, highest, mean, how many are 0) of the training texts' weights, or None.
         """
         config = self.config
         config.check_thresholds(label_set.classes)
@@ -234,7 +236,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if self.pretrained_ is not None:
             for layer in embedding_layers(self.model_):
                 layer.embeddings.assign(self.pretrained_.matrix)
-        self.preparation_ = self._describe_preparation(train_count, validation)
+        self.preparation_ = self._describe_preparation(train_count, validation, weights)
         if verbose != 0:
             print(self.preparation_, flush=True)
 
@@ -260,7 +262,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.validation_report_ = evaluate_predictions(self.label_set_, true, predicted)
         return self
 
-    def _describe_preparation(self, train_count, validation):
+    def _describe_preparation(self, train_count, validation, weights):
         """What fit decided from the data, as printed before training (verbose fits)."""
         report, config = self.vocabulary_report_, self.config_
         lengths = report.length_percentiles
@@ -269,6 +271,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             [
                 f"Texts: {train_count} for training, {validation} for validation; "
                 f"{len(self.classes_)} classes ({config.task})",
+                *([_describe_weights(*weights)] if weights is not None else []),
                 f"Vocabulary: {len(self.tokenizer_.vocabulary)} ids ({report.distinct_tokens} distinct "
                 f"{config.tokenizer}-mode tokens seen, {'lower-cased' if config.lowercase else 'case kept'}, "
                 f"min count {config.min_count}, max tokens {config.max_tokens})",
@@ -465,6 +468,12 @@ def _automatic(names):
     shown = [name.replace("_", " ") for name in names]
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
     return f" ({listed} automatic for this many training texts)"
+
+
+def _describe_weights(lowest, highest, mean, zeros):
+    """The training texts' weights: their range and mean, and how many weigh 0."""
+    left_out = f"; {counted(zeros, 'text')} of weight 0 left out of training" if zeros else ""
+    return f"Weights: {lowest:g} to {highest:g}, mean {mean:.3g}{left_out}"
 
 
 def _describe_parameters(description):

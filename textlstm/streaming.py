@@ -11,6 +11,7 @@ storing it: about ``fraction`` of the rows, not stratified.
 
 import collections
 import dataclasses
+import math
 import zlib
 
 import numpy as np
@@ -40,6 +41,8 @@ class ScanReport:
         label_set: LabelSet of every label seen, in training and validation rows.
         class_counts: training examples per class, shape (classes,).
         train_rows, validation_rows: examples in each part.
+        weights: (lowest, highest, mean, how many are 0) of the training rows' weights, or None
+            without a weight column.
     """
 
     vocabulary: VocabularyReport
@@ -47,6 +50,7 @@ class ScanReport:
     class_counts: np.ndarray
     train_rows: int
     validation_rows: int
+    weights: tuple = None
 
 
 def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_TABLE):
@@ -65,7 +69,7 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
     multi_label = config.task == "multi-label"
     labels = collections.Counter()
     rows = {True: 0, False: 0}
-    above_zero = [0]  # training rows weighing more than 0 (counted inside the generator)
+    weights = {"lowest": math.inf, "highest": 0.0, "sum": 0.0, "zeros": 0}  # of the training rows
 
     def training_texts():
         for location, text, label, weight in iter_examples(path, options):
@@ -77,17 +81,23 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
             labels.update({name: 0 for name in names})  # a label of validation rows only is still a class
             if not validation:
                 labels.update(names)
-                above_zero[0] += bool(weight)
+                if weight is not None:
+                    weights.update(lowest=min(weights["lowest"], weight), highest=max(weights["highest"], weight))
+                    weights["sum"] += weight
+                    weights["zeros"] += weight == 0
                 yield text
 
     vocabulary = build_vocabulary(
         training_texts(), config.tokenizer, config.max_tokens, config.min_count, max_table, config.lowercase
     )
-    if options is not None and options.weight_column is not None and not above_zero[0]:
-        raise DataError(f"{path}: every training weight is 0")
+    summary = None
+    if options is not None and options.weight_column is not None:
+        if not weights["sum"]:
+            raise DataError(f"{path}: every training weight is 0")
+        summary = (weights["lowest"], weights["highest"], weights["sum"] / rows[False], weights["zeros"])
     label_set = LabelSet.fit(list(labels), multi_label, config.label_delimiter, source=str(path))
     class_counts = np.array([labels[name] for name in label_set.classes], dtype=np.int64)
-    return ScanReport(vocabulary, label_set, class_counts, rows[False], rows[True])
+    return ScanReport(vocabulary, label_set, class_counts, rows[False], rows[True], summary)
 
 
 def check_rows(path, options, label_set):
