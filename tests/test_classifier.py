@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 
 from conftest import FAST, LABELS, MULTI_LABELS, MULTI_TEXTS, TEXTS
 from textlstm import Config, TextClassifier, training
-from textlstm.classifier import _without_retracing_warnings, texts_and_labels
+from textlstm.classifier import _describe_weights, _without_retracing_warnings, texts_and_labels
 from textlstm.describe import describe_model
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.model import BRANCHES
@@ -176,6 +176,12 @@ def test_a_table_or_a_missing_text_is_refused():
         texts_and_labels(["a", float("nan")], ["x", "y"], multi_label=False)
     with pytest.raises(DataError, match="^1 text but 2 labels$"):
         texts_and_labels(["a"], ["x", "y"], multi_label=False)
+
+
+def test_the_weights_line_gives_their_range_mean_and_the_texts_left_out():
+    assert _describe_weights(0.0, 3.0, 1.25, 1) == "Weights: 0 to 3, mean 1.25; 1 text of weight 0 left out of training"
+    assert _describe_weights(0.5, 2.0, 1.0, 0) == "Weights: 0.5 to 2, mean 1"
+    assert _describe_weights(2.0, 2.0, 2.0, 0) == "Weights: all 2"
 
 
 @pytest.mark.parametrize("settings", [dict(members=1, ngrams=1, class_weight="balanced"), dict(class_weight="balanced")])

@@ -472,6 +472,8 @@ def _automatic(names):
 
 def _describe_weights(lowest, highest, mean, zeros):
     """The training texts' weights: their range and mean, and how many weigh 0."""
+    if lowest == highest:
+        return f"Weights: all {lowest:g}"
     left_out = f"; {counted(zeros, 'text')} of weight 0 left out of training" if zeros else ""
     return f"Weights: {lowest:g} to {highest:g}, mean {mean:.3g}{left_out}"
 
