@@ -307,6 +307,21 @@ def test_fit_and_predict_drop_retracing_warnings(fitted, monkeypatch, caplog):
     assert {record.getMessage() for record in caplog.records} == {"kept"}
 
 
+@pytest.mark.parametrize(
+    "settings, logged",
+    [(dict(ngrams=1), {"loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1"}),
+     (dict(members=2, ngrams=1), {"val_probabilities_macro_f1", "val_member1_probabilities_loss", "val_member2_probabilities_loss"})],
+)
+def test_keras_callbacks_given_to_fit_run_every_epoch(settings, logged):
+    epochs = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append((epoch, set(logs))))
+    classifier = TextClassifier(**dict(FAST, epochs=3, **settings))
+    classifier.fit(TEXTS, LABELS, validation_data=(TEXTS, LABELS), verbose=0, callbacks=[callback])
+    assert [epoch for epoch, _ in epochs] == [0, 1, 2]
+    assert all(logged <= names for _, names in epochs)
+    assert len(classifier.history_["val_macro_f1"]) == 3
+
+
 def test_predictions_of_any_batch_size_or_length_reuse_one_trace_of_the_model(fitted):
     run = training.predict_function(fitted.model_)
     assert training.predict_function(fitted.model_) is run

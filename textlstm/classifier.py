@@ -111,7 +111,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return f"{type(self).__name__}({', '.join(changed)})"
 
     @_without_retracing_warnings()
-    def fit(self, texts, labels, validation_data=None, verbose="auto", sample_weight=None):
+    def fit(self, texts, labels, validation_data=None, verbose="auto", sample_weight=None, callbacks=None):
         """Learn the vocabulary, the labels and the weights.
 
         Args:
@@ -126,6 +126,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 members and both n-gram regressions (with ``class_weight="balanced"``, times its
                 class's weight). Validation (early stopping, C, the mix) weighs every text 1, and the
                 vocabulary and idf count every training text.
+            callbacks: Keras callbacks that Keras's ``fit`` runs beside textlstm's early stopping
+                (``keras.callbacks.TensorBoard``, ``CSVLogger``...). With several members or the
+                n-gram branch, Keras trains a view of the model with one output per member and the
+                mix (``probabilities``), so their metrics are logged as ``probabilities_accuracy``,
+                ``member1_probabilities_loss``, ... (``history_`` names the mix's plainly).
 
         Returns:
             self.
@@ -162,10 +167,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         validation_ids = self.tokenizer_.ragged_ids(validation_texts)
         order = length_order(validation_ids)  # each validation batch padded only to its own longest text
         validation = training.make_dataset(tf.gather(validation_ids, order), validation_targets[order], max(batch, 256))
-        return self._train(train, validation, targets.sum(axis=0), verbose, validation_order=order)
+        return self._train(train, validation, targets.sum(axis=0), verbose, callbacks, validation_order=order)
 
     @_without_retracing_warnings()
-    def fit_file(self, path, options=None, validation_path=None, verbose="auto"):
+    def fit_file(self, path, options=None, validation_path=None, verbose="auto", callbacks=None):
         """Streaming fit for files larger than memory: lines are read lazily, epoch after epoch.
 
         One bounded-memory pass builds the vocabulary and the label set; without
@@ -178,6 +183,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 ``weight_column``, each training text's loss is scaled by its weight, as by
                 ``fit``'s ``sample_weight``; validation rows are not weighted.
             validation_path: a labelled file for early stopping.
+            callbacks: Keras callbacks, as for ``fit``.
 
         Returns:
             self.
@@ -208,7 +214,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             rows=validation_rows,
             **common,
         )
-        return self._train(train, validation, scanned.class_counts, verbose)
+        return self._train(train, validation, scanned.class_counts, verbose, callbacks)
 
     def _prepare(self, report, label_set, classes, train_count, validation, verbose, weights=None):
         """Resolve the config from the data, build tokenizer and model, and say what was decided.
@@ -240,7 +246,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if verbose != 0:
             print(self.preparation_, flush=True)
 
-    def _train(self, train, validation, class_counts, verbose, validation_order=None):
+    def _train(self, train, validation, class_counts, verbose, callbacks, validation_order=None):
         """Fit on the datasets, then measure the kept weights on the validation dataset.
 
         Args:
@@ -251,7 +257,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         class_weight = None
         if self.config_.class_weight == "balanced":
             class_weight = training.balanced_class_weight(class_counts)
-        self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose)
+        self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose, callbacks or ())
         if "ngram_fit" in self.history_:  # the C kept, when it was chosen on the validation texts
             self.config_ = self.config_.replace(ngram_c=self.history_["ngram_fit"]["c"])
         true, probabilities = training.predict_dataset(self.model_, validation)

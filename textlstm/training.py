@@ -151,7 +151,7 @@ def branch_names(model):
     return member_outputs(model) or [name for name in [BRANCHES["recurrent"]] if name in names]
 
 
-def fit(model, train, validation, config, class_weight=None, verbose=1):
+def fit(model, train, validation, config, class_weight=None, verbose=1, callbacks=()):
     """Train ``model`` in place and keep the weights of its best validation epoch.
 
     A model with an n-gram branch (``ngrams > 1``) first has that branch fitted by scikit-learn on
@@ -168,6 +168,8 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         config: Config (epochs, learning rate, clipping, early stopping).
         class_weight: {class index: weight} or None.
         verbose: Keras progress-bar mode (0 silent, 1 bar, 2 one line per epoch).
+        callbacks: more Keras callbacks for Keras's ``fit``, after textlstm's early stopping; with
+            branches they see the view Keras trains, whose outputs are ``OUTPUT`` and each branch.
 
     Returns:
         History: {metric name: [value per epoch]} plus ``best_epoch`` (1-based; the latest of the
@@ -190,7 +192,7 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
             train,
             validation_data=validation,
             epochs=config.epochs,
-            callbacks=[stopping, StepProgress()],
+            callbacks=[stopping, StepProgress(), *callbacks],
             class_weight=class_weight,
             shuffle=False,
             verbose=verbose,
@@ -218,7 +220,7 @@ def fit(model, train, validation, config, class_weight=None, verbose=1):
         train,
         validation_data=_per_output(validation, outputs, None),
         epochs=config.epochs,
-        callbacks=[stopping, StepProgress()],
+        callbacks=[stopping, StepProgress(), *callbacks],
         shuffle=False,
         verbose=verbose,
     )
