@@ -3,6 +3,7 @@
 import csv
 import random
 
+import keras
 import numpy as np
 import pytest
 
@@ -106,8 +107,11 @@ def test_a_stream_with_a_weight_column_adds_each_texts_weight(tmp_path):
 def test_streamed_fit_overfits_the_tiny_corpus_and_leaves_out_texts_of_weight_0(tmp_path):
     path = write_weighted_csv(tmp_path / "tiny.csv")
     validation = write_rows(tmp_path / "dev.csv", [["text", "label"], *zip(TEXTS, LABELS)])  # no weight column
-    classifier = TextClassifier(**STREAMED).fit_file(path, ReadOptions(weight_column="weight"), validation, verbose=0)
+    epochs = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    classifier = TextClassifier(**STREAMED).fit_file(path, ReadOptions(weight_column="weight"), validation, verbose=0, callbacks=[callback])
     assert len(classifier.history_["loss"]) == STREAMED["epochs"]  # every epoch re-reads the file
+    assert epochs == list(range(STREAMED["epochs"]))
     assert classifier.score(TEXTS, LABELS) == 1.0
     assert classifier.validation_report_["examples"] == len(TEXTS)
     assert classifier.vocabulary_report_ == build_vocabulary(TEXTS + TEXTS, "auto", 20000, 1)
