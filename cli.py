@@ -124,6 +124,8 @@ def config_options(command):
             option = click.option(name, field.name, type=click.Choice(typing.get_args(field.type)), help=help)
         elif field.name == "label_thresholds":
             option = click.option(name, field.name, multiple=True, metavar="LABEL=VALUE", help=help)
+        elif field.name == "class_weight":
+            option = click.option(name, field.name, multiple=True, metavar="none|balanced|LABEL=WEIGHT", help=help)
         else:
             kind = typing.get_args(field.type)[0] if typing.get_origin(field.type) is typing.Union else field.type
             option = click.option(name, field.name, type=kind, help=help)
@@ -386,6 +388,7 @@ def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output
         train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
     )
     config.check_thresholds(label_set.classes)
+    config.check_class_weights(label_set.classes)
     if train_corpus.weights is not None and not any(train_corpus.weights):
         raise DataError(f"{train_corpus.path}: every weight is 0 (--weight-column)")
     for corpus in (dev_corpus, test_corpus):

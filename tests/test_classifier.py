@@ -178,6 +178,28 @@ def test_a_table_or_a_missing_text_is_refused():
         texts_and_labels(["a"], ["x", "y"], multi_label=False)
 
 
+class _Stop(Exception):
+    pass
+
+
+def test_weights_of_classes_reach_training_by_class_index(monkeypatch):
+    seen = []
+
+    def stop(model, train, validation, config, class_weight=None, *args):
+        seen.append(class_weight)
+        raise _Stop
+
+    monkeypatch.setattr(training, "fit", stop)
+    with pytest.raises(_Stop):
+        TextClassifier(**FAST, class_weight={"dog": 3}).fit(TEXTS, LABELS, verbose=0)
+    numbers = [2 if label == "cat" else 10 for label in LABELS]  # classes 10, 2: names in order
+    with pytest.raises(_Stop):
+        TextClassifier(**FAST, class_weight={10: 0.5}).fit(TEXTS, numbers, verbose=0)
+    assert seen == [{0: 1.0, 1: 3.0}, {0: 0.5, 1: 1.0}]
+    with pytest.raises(ConfigError, match=r"^class_weight: no label 'cats' in the training data \(labels: cat, dog\)$"):
+        TextClassifier(**FAST, class_weight={"cats": 3}).fit(TEXTS, LABELS, verbose=0)
+
+
 def test_the_weights_line_gives_their_range_mean_and_the_texts_left_out():
     assert _describe_weights(0.0, 3.0, 1.25, 1) == "Weights: 0 to 3, mean 1.25; 1 text of weight 0 left out of training"
     assert _describe_weights(0.5, 2.0, 1.0, 0) == "Weights: 0.5 to 2, mean 1"

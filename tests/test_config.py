@@ -29,11 +29,30 @@ def test_defaults_are_valid_and_round_trip_through_json():
         ({"bidirectional": "yes"}, "bidirectional: expected bool, got 'yes'"),
         ({"task": "multi-label", "class_weight": "balanced"}, "class_weight: 'balanced' applies to single-label"),
         ({"label_thresholds": (("a", 2.0),)}, "label_thresholds: expected threshold of 'a' in \\[0.0, 1.0\\]"),
+        ({"task": "multi-label", "class_weight": {"a": 2}}, "class_weight: weights of classes apply to single-label tasks only"),
+        ({"class_weight": "heavy"}, "class_weight: expected none, balanced or LABEL=WEIGHT pairs, got 'heavy'"),
+        ({"class_weight": ["heavy"]}, "class_weight: expected none, balanced or LABEL=WEIGHT pairs, got 'heavy'"),
+        ({"class_weight": {"a": -1}}, "class_weight: expected the weight of 'a' to be a finite number >= 0, got -1.0"),
+        ({"class_weight": {"a": "x"}}, "class_weight: expected numbers as the values, got \\{'a': 'x'\\}"),
+        ({"class_weight": ["a=2", "b"]}, "class_weight: expected LABEL=VALUE, got 'b'"),
     ],
 )
 def test_invalid_values_name_the_field(settings, message):
     with pytest.raises(ConfigError, match=message):
         Config(**settings)
+
+
+def test_class_weight_is_none_balanced_or_weights_of_classes_and_round_trips():
+    # scikit-learn's None and {label: weight}; the CLI's repeated --class-weight gives a tuple of strings.
+    assert Config(class_weight=None).class_weight == "none"
+    assert Config(class_weight=("balanced",)).class_weight == "balanced"
+    assert Config(class_weight={}).class_weight == "none"
+    pairs = (("ham", 1.0), ("spam", 5.0))
+    for given in ({"spam": 5, "ham": 1}, ["spam=5", "ham=1"], [("spam", 5), ("ham", 1)]):
+        assert Config(class_weight=given).class_weight == pairs
+    config = Config(class_weight={"spam": 5})
+    assert config.to_dict()["class_weight"] == {"spam": 5.0}
+    assert Config.from_dict(json.loads(config.to_json())) == config
 
 
 def test_numpy_scalars_become_python_values():
@@ -88,6 +107,8 @@ def test_toml(tmp_path):
     path.write_text('units = 32\npooling = "attention"\n[label_thresholds]\nspam = 0.8\n', encoding="utf-8")
     config = Config.from_toml(path)
     assert (config.units, config.pooling, config.threshold_for("spam")) == (32, "attention", 0.8)
+    path.write_text("[class_weight]\nspam = 5\n", encoding="utf-8")
+    assert Config.from_toml(path).class_weight == (("spam", 5.0),)
     path.write_text("unit = 32\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"unit: unknown setting in {path}"):
         Config.from_toml(path)

@@ -225,6 +225,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """
         config = self.config
         config.check_thresholds(label_set.classes)
+        config.check_class_weights(label_set.classes)
         self.config_ = config.resolve_training(train_count).replace(
             max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
             cjk_pairs=config.resolve_cjk_pairs(report.cjk_share),
@@ -254,9 +255,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 them, to give the validation targets and probabilities in the texts' own order;
                 None when it is that order.
         """
-        class_weight = None
-        if self.config_.class_weight == "balanced":
-            class_weight = training.balanced_class_weight(class_counts)
+        class_weight = self._class_weight(class_counts)
         self.history_ = training.fit(self.model_, train, validation, self.config_, class_weight, verbose, callbacks or ())
         if "ngram_fit" in self.history_:  # the C kept, when it was chosen on the validation texts
             self.config_ = self.config_.replace(ngram_c=self.history_["ngram_fit"]["c"])
@@ -267,6 +266,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         predicted = self.label_set_.decide(probabilities, self.thresholds_)
         self.validation_report_ = evaluate_predictions(self.label_set_, true, predicted)
         return self
+
+    def _class_weight(self, class_counts):
+        """``config.class_weight`` as {class index: weight} for Keras and scikit-learn, or None.
+
+        Args:
+            class_counts: training texts per class, shape (classes,), for "balanced".
+        """
+        weights = self.config_.class_weight
+        if weights == "none":
+            return None
+        if weights == "balanced":
+            return training.balanced_class_weight(class_counts)
+        given = dict(weights)
+        return {index: given.get(name, 1.0) for index, name in enumerate(self.label_set_.classes)}
 
     def _describe_preparation(self, train_count, validation, weights):
         """What fit decided from the data, as printed before training (verbose fits)."""

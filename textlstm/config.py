@@ -4,6 +4,7 @@ Every field has a default, a help text (the CLI turns each field into an option)
 once, in ``__post_init__``. The resolved configuration is saved as JSON beside every model.
 """
 
+import collections.abc
 import dataclasses
 import json
 import math
@@ -215,12 +216,17 @@ class Config:
     validation_split: float = _field(
         0.1, "Fraction of the training data held out (stratified) when no validation data is given."
     )
-    class_weight: ClassWeight = _field("none", "balanced: weight classes inversely to their frequency (single-label).")
+    class_weight: typing.Union[ClassWeight, typing.Tuple[typing.Tuple[str, float], ...]] = _field(
+        "none",
+        "balanced: weight classes inversely to their frequency; or LABEL=WEIGHT, repeated, for weights of "
+        "your own (a class not named weighs 1). Single-label.",
+    )
     seed: int = _field(42, "Seed for weights, shuffling and the validation split; same seed, same CPU metrics.")
 
     def __post_init__(self):
         # Accept {label: value}, pairs or "LABEL=VALUE" strings; store sorted pairs.
-        object.__setattr__(self, "label_thresholds", parse_label_thresholds(self.label_thresholds))
+        object.__setattr__(self, "label_thresholds", parse_label_values(self.label_thresholds, "label_thresholds"))
+        object.__setattr__(self, "class_weight", parse_class_weight(self.class_weight))
         for field in dataclasses.fields(self):
             object.__setattr__(self, field.name, _plain(getattr(self, field.name)))
             _check_type(field, getattr(self, field.name))
@@ -246,8 +252,12 @@ class Config:
                 raise ConfigError(name, f"expected a number > 0, got {getattr(self, name)!r}")
         if not self.label_delimiter or self.label_delimiter.isspace():
             raise ConfigError("label_delimiter", f"expected a non-blank string, got {self.label_delimiter!r}")
-        if self.class_weight == "balanced" and self.task == "multi-label":
-            raise ConfigError("class_weight", "'balanced' applies to single-label tasks only")
+        if self.class_weight != "none" and self.task == "multi-label":
+            given = "'balanced' applies" if self.class_weight == "balanced" else "weights of classes apply"
+            raise ConfigError("class_weight", f"{given} to single-label tasks only")
+        for label, value in (() if isinstance(self.class_weight, str) else self.class_weight):
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError("class_weight", f"expected the weight of {label!r} to be a finite number >= 0, got {value!r}")
         for label, value in self.label_thresholds:
             _in_range("label_thresholds", value, 0.0, 1.0, what=f"threshold of {label!r}")
 
@@ -259,6 +269,8 @@ class Config:
         """Plain JSON-ready values (tuples become lists)."""
         values = dataclasses.asdict(self)
         values["label_thresholds"] = {label: value for label, value in self.label_thresholds}
+        if not isinstance(self.class_weight, str):
+            values["class_weight"] = {label: value for label, value in self.class_weight}
         return values
 
     @classmethod
@@ -332,6 +344,14 @@ class Config:
         if unknown:
             raise ConfigError("label_thresholds", f"no label {unknown[0]!r} in the training data (labels: {', '.join(classes)})")
 
+    def check_class_weights(self, classes):
+        """Raise ConfigError unless every class ``class_weight`` names is one of ``classes`` (the label
+        names); checked when training starts, as ``check_thresholds``."""
+        pairs = () if isinstance(self.class_weight, str) else self.class_weight
+        unknown = [label for label, _ in pairs if label not in classes]
+        if unknown:
+            raise ConfigError("class_weight", f"no label {unknown[0]!r} in the training data (labels: {', '.join(classes)})")
+
 
 def upgrade_config(values, schema_version):
     """The config dict of an export of ``schema_version`` (one of READABLE_SCHEMA_VERSIONS; 1 had
@@ -351,24 +371,44 @@ def upgrade_config(values, schema_version):
     return upgraded
 
 
-def parse_label_thresholds(value):
-    """``{"a": 0.3}``, ``[("a", 0.3)]`` or ``["a=0.3"]`` -> ``(("a", 0.3),)``, sorted by label."""
+def parse_label_values(value, field):
+    """``{"a": 0.3}``, ``[("a", 0.3)]`` or ``["a=0.3"]`` -> ``(("a", 0.3),)``, sorted by label;
+    ConfigError naming ``field`` otherwise."""
     if isinstance(value, dict):
         pairs = list(value.items())
+    elif isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable):
+        raise ConfigError(field, f"expected LABEL=VALUE pairs or {{label: value}}, got {value!r}")
     else:
         pairs = []
         for item in value:
             if isinstance(item, str):
                 label, sep, number = item.rpartition("=")
                 if not sep or not label:
-                    raise ConfigError("label_thresholds", f"expected LABEL=VALUE, got {item!r}")
+                    raise ConfigError(field, f"expected LABEL=VALUE, got {item!r}")
                 try:
                     pairs.append((label, float(number)))
                 except ValueError:
-                    raise ConfigError("label_thresholds", f"expected a number after '=', got {item!r}") from None
+                    raise ConfigError(field, f"expected a number after '=', got {item!r}") from None
             else:
                 pairs.append(tuple(item))
-    return tuple(sorted((str(label), float(number)) for label, number in pairs))
+    try:
+        return tuple(sorted((str(label), float(number)) for label, number in pairs))
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected numbers as the values, got {value!r}") from None
+
+
+def parse_class_weight(value):
+    """``"none"``, ``"balanced"`` (also None, or one of them alone in a list, as the CLI gives it), or
+    weights of classes as ``parse_label_values`` reads them; no weights at all is ``"none"``."""
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], str) and "=" not in value[0]:
+        value = value[0]  # the CLI's --class-weight balanced
+    if isinstance(value, str):
+        if value not in ("none", "balanced"):
+            raise ConfigError("class_weight", f"expected none, balanced or LABEL=WEIGHT pairs, got {value!r}")
+        return value
+    return parse_label_values(value, "class_weight") or "none"
 
 
 def _plain(value):
@@ -393,15 +433,18 @@ def _positive(value):
 
 def _check_type(field, value):
     expected = field.type
+    if typing.get_origin(expected) is typing.Union:
+        kinds = [kind for kind in typing.get_args(expected) if kind is not type(None)]
+        if value is None and len(kinds) < len(typing.get_args(expected)):  # Optional[int] or Optional[str]
+            return
+        if isinstance(value, tuple) and any(typing.get_origin(kind) is tuple for kind in kinds):  # class_weight's pairs
+            return
+        expected = kinds[0]
     if typing.get_origin(expected) is typing.Literal:
         choices = typing.get_args(expected)
         if value not in choices:
             raise ConfigError(field.name, f"expected one of {', '.join(choices)}; got {value!r}")
         return
-    if typing.get_origin(expected) is typing.Union:  # Optional[int] or Optional[str]
-        if value is None:
-            return
-        expected = typing.get_args(expected)[0]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return
     if typing.get_origin(expected) is tuple:
