@@ -387,8 +387,7 @@ def _check_before_training(train_corpus, dev_corpus, test_corpus, config, output
     label_set = LabelSet.fit(
         train_corpus.labels, config.task == "multi-label", config.label_delimiter, source=train_corpus.path
     )
-    config.check_thresholds(label_set.classes)
-    config.check_class_weights(label_set.classes)
+    config.check_labels(label_set.classes)
     if train_corpus.weights is not None and not any(train_corpus.weights):
         raise DataError(f"{train_corpus.path}: every weight is 0 (--weight-column)")
     for corpus in (dev_corpus, test_corpus):

@@ -224,8 +224,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             weights: (lowest, highest, mean, how many are 0) of the training texts' weights, or None.
         """
         config = self.config
-        config.check_thresholds(label_set.classes)
-        config.check_class_weights(label_set.classes)
+        config.check_labels(label_set.classes)
         self.config_ = config.resolve_training(train_count).replace(
             max_length=report.resolve_max_length(config.max_length, config.max_length_cap),
             cjk_pairs=config.resolve_cjk_pairs(report.cjk_share),
@@ -278,7 +277,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             return None
         if weights == "balanced":
             return training.balanced_class_weight(class_counts)
-        given = dict(weights)
+        given = dict(self.config_.class_weight_pairs())
         return {index: given.get(name, 1.0) for index, name in enumerate(self.label_set_.classes)}
 
     def _describe_preparation(self, train_count, validation, weights):

@@ -255,7 +255,7 @@ class Config:
         if self.class_weight != "none" and self.task == "multi-label":
             given = "'balanced' applies" if self.class_weight == "balanced" else "weights of classes apply"
             raise ConfigError("class_weight", f"{given} to single-label tasks only")
-        for label, value in (() if isinstance(self.class_weight, str) else self.class_weight):
+        for label, value in self.class_weight_pairs():
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError("class_weight", f"expected the weight of {label!r} to be a finite number >= 0, got {value!r}")
         for label, value in self.label_thresholds:
@@ -269,8 +269,8 @@ class Config:
         """Plain JSON-ready values (tuples become lists)."""
         values = dataclasses.asdict(self)
         values["label_thresholds"] = {label: value for label, value in self.label_thresholds}
-        if not isinstance(self.class_weight, str):
-            values["class_weight"] = {label: value for label, value in self.class_weight}
+        if self.class_weight_pairs():
+            values["class_weight"] = dict(self.class_weight_pairs())
         return values
 
     @classmethod
@@ -328,9 +328,14 @@ class Config:
         """The multi-label decision threshold of ``label``."""
         return dict(self.label_thresholds).get(label, self.threshold)
 
-    def check_thresholds(self, classes):
-        """Raise ConfigError unless the thresholds apply to a fit of ``classes`` (the label names):
-        only a multi-label task has thresholds, and each of ``label_thresholds`` must name a class.
+    def class_weight_pairs(self):
+        """The weights of classes of ``class_weight``, ((label, weight), ...); () for none or balanced."""
+        return () if isinstance(self.class_weight, str) else self.class_weight
+
+    def check_labels(self, classes):
+        """Raise ConfigError unless the settings that name labels apply to a fit of ``classes`` (the
+        label names): only a multi-label task has thresholds, and each label that
+        ``label_thresholds`` or ``class_weight`` names must be a class.
 
         Checked when training starts, not in ``__post_init__``: an export's config from before this
         check may hold a threshold its single-label model never used.
@@ -340,17 +345,10 @@ class Config:
                 "label_thresholds" if self.label_thresholds else "threshold",
                 "applies to task multi-label only (a single-label model predicts its most probable class)",
             )
-        unknown = [label for label, _ in self.label_thresholds if label not in classes]
-        if unknown:
-            raise ConfigError("label_thresholds", f"no label {unknown[0]!r} in the training data (labels: {', '.join(classes)})")
-
-    def check_class_weights(self, classes):
-        """Raise ConfigError unless every class ``class_weight`` names is one of ``classes`` (the label
-        names); checked when training starts, as ``check_thresholds``."""
-        pairs = () if isinstance(self.class_weight, str) else self.class_weight
-        unknown = [label for label, _ in pairs if label not in classes]
-        if unknown:
-            raise ConfigError("class_weight", f"no label {unknown[0]!r} in the training data (labels: {', '.join(classes)})")
+        for field, pairs in (("label_thresholds", self.label_thresholds), ("class_weight", self.class_weight_pairs())):
+            unknown = [label for label, _ in pairs if label not in classes]
+            if unknown:
+                raise ConfigError(field, f"no label {unknown[0]!r} in the training data (labels: {', '.join(classes)})")
 
 
 def upgrade_config(values, schema_version):
