@@ -41,6 +41,7 @@ with tensorflow_import_muted():
 
 import csv  # noqa: E402
 import dataclasses  # noqa: E402
+import importlib.util  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import shlex  # noqa: E402
@@ -49,6 +50,7 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
+import keras  # noqa: E402
 
 import textlstm  # noqa: E402
 from textlstm.config import Config, shown_default  # noqa: E402
@@ -253,12 +255,14 @@ def _read(reader, path, options):
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
 @click.option("--quiet", is_flag=True, help="No training progress (otherwise a progress bar in a terminal, one line per epoch in a file or pipe).")
 @click.option("--streaming/--no-streaming", default=None, help="Read --train lazily, epoch after epoch, for files larger than memory. Default: on for files over 512 MiB.")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(file_okay=False), help="Write TensorBoard logs to this directory as training runs: loss and metrics of every epoch, training and validation (view them with `tensorboard --logdir DIR`). Needs the tensorboard package.")
 @weight_column_option
 @dataset_options
 @read_options()
 @config_options
-def train(train_file, dev_file, test_file, output, force, quiet, streaming, weight_column, dataset, cache_dir, mirror, config_file, **kwargs):
+def train(train_file, dev_file, test_file, output, force, quiet, streaming, tensorboard_dir, weight_column, dataset, cache_dir, mirror, config_file, **kwargs):
     """Train a classifier, evaluate it and write the export directory."""
+    callbacks = _tensorboard_callbacks(tensorboard_dir)
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
     train_options = _train_options(options, weight_column, train_file)
@@ -272,7 +276,9 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, weig
             raise click.UsageError("--streaming reads a --train file; it does not apply to --dataset or the sample data")
         check_writable(output, force)
         click.echo(f"Streaming {train_file}: reading it lazily, epoch after epoch.")
-        classifier = textlstm.TextClassifier(config).fit_file(train_file, train_options, dev_file, verbose=verbose)
+        classifier = textlstm.TextClassifier(config).fit_file(
+            train_file, train_options, dev_file, verbose=verbose, callbacks=callbacks
+        )
         test_corpus = _read(read_corpus, test_file, options) if test_file else None
         _echo_outcome(classifier, dev_file, quiet)
     else:
@@ -286,10 +292,22 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, weig
             validation_data=dev_corpus,
             verbose=verbose,
             sample_weight=train_corpus.weights,
+            callbacks=callbacks,
         )
         _echo_outcome(classifier, dev_corpus and dev_corpus.path, quiet)
     summary = None if streaming else _data_summary(train_corpus, dev_corpus, test_corpus, config)
     _evaluate_and_export(classifier, test_corpus, output, force, summary)
+
+
+def _tensorboard_callbacks(log_dir):
+    """[keras.callbacks.TensorBoard(log_dir)], or [] when ``log_dir`` is None. Keras writes the
+    logs through the tensorboard package, which TensorFlow does not install: without it, a usage
+    error before any reading or training (Keras would fail at the end of the first epoch)."""
+    if log_dir is None:
+        return []
+    if importlib.util.find_spec("tensorboard") is None:
+        raise click.UsageError("--tensorboard writes its logs with the tensorboard package, which is not installed: pip install tensorboard")
+    return [keras.callbacks.TensorBoard(log_dir)]
 
 
 def _data_summary(train_corpus, dev_corpus, test_corpus, config):

@@ -1,6 +1,7 @@
 """The CLI end to end with click's CliRunner, and every bad input: one line, no traceback, nothing written."""
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from conftest import LABELS, ORIGINALS, TEXTS, needs_originals, write_weighted_c
 from textlstm.datasets import registry
 from textlstm.errors import DataError
 
+HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
                 "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
@@ -221,6 +223,9 @@ def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path, log_
         ({"c.toml": "unit = 3\n"}, ["--config", "{d}/c.toml"], 2, "Invalid value for '--config': unit: unknown setting in {d}/c.toml"),
         ({"c.toml": "units = 0\n"}, ["--config", "{d}/c.toml"], 2,
          "Invalid value for '--config': units: expected an integer >= 1, got 0 in {d}/c.toml"),
+        pytest.param({}, ["--tensorboard", "{d}/logs"], 2,
+                     "--tensorboard writes its logs with the tensorboard package, which is not installed: pip install tensorboard",
+                     marks=pytest.mark.skipif(HAS_TENSORBOARD, reason="the tensorboard package is installed")),
         ({"out/keep.txt": "x"}, ["--output", "{d}/out"], 1, "{d}/out: already exists; pass --force to overwrite it"),
         ({"f.txt": "x"}, ["--output", "{d}/f.txt/sub/m"], 1, "{d}/f.txt/sub/m: cannot be created: {d}/f.txt is not a directory"),
     ],
@@ -422,6 +427,20 @@ def test_train_with_pretrained_vectors_reports_coverage(workspace, tmp_path):
     result = run("train", "--train", workspace / "train.csv", "--embeddings", bad, "--output", tmp_path / "n", "--epochs", "1", "--quiet")
     assert_one_line_error(result, 1, f"{bad}, line 2: 1 number, expected 2")
     assert not (tmp_path / "n").exists()
+
+
+@pytest.mark.skipif(not HAS_TENSORBOARD, reason="needs the tensorboard package")
+def test_train_writes_tensorboard_logs_of_every_epoch(workspace, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logs = tmp_path / "logs"
+    result = run("train", "--train", workspace / "train.csv", "--output", tmp_path / "m", "--tensorboard", logs,
+                 *FAST_OPTIONS, "--epochs", "3", "--patience", "3", "--members", "1", "--ngrams", "1")
+    assert result.exit_code == 0, result.output
+    for split in ("train", "validation"):
+        events = EventAccumulator(str(logs / split), size_guidance={"tensors": 0})
+        events.Reload()
+        assert [event.step for event in events.Tensors("epoch_loss")] == [0, 1, 2]
 
 
 def test_train_with_a_weight_column_leaves_out_texts_of_weight_0(workspace, tmp_path):
