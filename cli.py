@@ -475,15 +475,24 @@ def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs
 @click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels to list per text, most probable first.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write predictions to this file instead of stdout.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Texts per call of the model.")
+@click.option("--keep-column", "keep_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) of --input copied into each prediction under its own name, e.g. an id; repeat for several.")
 @read_options(format_option="--input-format")
-def predict(export_dir, texts, input_file, output_format, top_k, output, batch_size, **kwargs):
+def predict(export_dir, texts, input_file, output_format, top_k, output, batch_size, keep_columns, **kwargs):
     """Classify texts with an export directory: the TEXTS given, or a lone - to read them from stdin."""
     options = _read_options(kwargs)
-    predictor = textlstm.load(export_dir)
     if texts and input_file:
         raise click.UsageError("give TEXT arguments or --input, not both")
     if texts == ("-",):
         texts, input_file = (), "-"
+    if keep_columns:
+        if input_file in (None, "-"):
+            raise click.UsageError("--keep-column copies columns of an --input file; TEXT arguments and stdin have none")
+        options = dataclasses.replace(options, keep_columns=tuple(_column(value) for value in keep_columns))
+    top_k_names = [name for rank in range(1, top_k + 1) for name in (f"label_{rank}", f"probability_{rank}")]
+    taken = [value for value in keep_columns if value in ("text", "label", "score", "top_k", *top_k_names)]
+    if taken:
+        raise click.BadParameter(f"{taken[0]!r} is a field of the predictions themselves; copy another column", param_hint="'--keep-column'")
+    predictor = textlstm.load(export_dir)
     if texts:
         corpus = corpus_from_lines(texts, source="arguments")
     elif input_file and input_file != "-":
@@ -493,20 +502,23 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
     else:
         raise click.UsageError("nothing to classify: give TEXT arguments, --input FILE, or pipe texts to stdin")
     outputs = predictor.predict_outputs(corpus.texts, batch_size=batch_size)
-    rows = _prediction_rows(corpus.texts, outputs, predictor.classes_, min(top_k, len(predictor.classes_)))
-    text = _format_rows(rows, output_format)
+    rows = _prediction_rows(corpus.texts, outputs, predictor.classes_, min(top_k, len(predictor.classes_)), corpus.kept)
+    text = _format_rows(rows, output_format, [str(column) for column in keep_columns])
     if output:
         write_text_atomically(output, text)
     else:
         click.echo(text, nl=False)
 
 
-def _prediction_rows(texts, outputs, classes, top_k):
+def _prediction_rows(texts, outputs, classes, top_k, kept=None):
+    """One dict per text: the ``kept`` columns' values (``Corpus.kept``) first, then the prediction."""
     order = (-outputs["probabilities"]).argsort(axis=1, kind="stable")[:, :top_k]
-    for text, label, score, probabilities, top in zip(
-        texts, outputs["label"], outputs["score"], outputs["probabilities"], order
+    kept = kept or {}
+    for index, (text, label, score, probabilities, top) in enumerate(
+        zip(texts, outputs["label"], outputs["score"], outputs["probabilities"], order)
     ):
         yield {
+            **{str(column): values[index] for column, values in kept.items()},
             "text": text,
             "label": label,
             "score": round(float(score), 6),
@@ -514,19 +526,22 @@ def _prediction_rows(texts, outputs, classes, top_k):
         }
 
 
-def _format_rows(rows, output_format):
+def _format_rows(rows, output_format, kept_names=()):
+    """JSON lines, or CSV with a column per kept column (a JSON value other than a string written
+    as JSON, a missing one empty), then text, label, score and label_N, probability_N."""
     rows = list(rows)
     if output_format == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     top_k = len(rows[0]["top_k"]) if rows else 0
-    header = ["text", "label", "score"]
+    header = [*kept_names, "text", "label", "score"]
     for rank in range(1, top_k + 1):
         header += [f"label_{rank}", f"probability_{rank}"]
     writer.writerow(header)
     for row in rows:
-        cells = [row["text"], row["label"], row["score"]]
+        kept = [row[name] if isinstance(row[name], str) or row[name] is None else json.dumps(row[name], ensure_ascii=False) for name in kept_names]
+        cells = [*kept, row["text"], row["label"], row["score"]]
         for item in row["top_k"]:
             cells += [item["label"], item["probability"]]
         writer.writerow(cells)

@@ -118,6 +118,26 @@ def test_predict_files_stdin_and_csv(trained, workspace, tmp_path):
     assert json.loads(dash.output)["text"] == "my dog fetches the ball"
 
 
+def test_predict_keeps_columns_of_the_input_rows_it_classifies(trained, tmp_path):
+    _, output = trained
+    rows = tmp_path / "rows.csv"
+    rows.write_text('id,text,source\n17,"a small cat purrs",web\n18\n19,"the dog barks loudly",\n', encoding="utf-8")
+    as_csv = run("predict", output, "--input", rows, "--keep-column", "id", "--keep-column", "2", "--format", "csv",
+                 "--on-bad-row", "skip")
+    assert as_csv.exit_code == 0, as_csv.output
+    assert f"{rows}: skipped 1 bad row (line 3)" in as_csv.output
+    lines = [line for line in as_csv.output.splitlines() if "skipped" not in line]
+    assert lines[0] == "id,2,text,label,score,label_1,probability_1"
+    assert [line.split(",")[:4] for line in lines[1:]] == [["17", "web", "a small cat purrs", "cat"], ["19", "", "the dog barks loudly", "dog"]]
+    records = tmp_path / "rows.jsonl"
+    records.write_text('{"text": "a small cat purrs", "meta": {"id": 17}}\n{"text": "the dog barks loudly"}\n', encoding="utf-8")
+    as_jsonl = run("predict", output, "--input", records, "--keep-column", "meta.id")
+    assert as_jsonl.exit_code == 0, as_jsonl.output
+    predictions = [json.loads(line) for line in as_jsonl.output.splitlines()]
+    assert [(p["meta.id"], p["label"]) for p in predictions] == [(17, "cat"), (None, "dog")]
+    assert list(predictions[0])[:2] == ["meta.id", "text"]
+
+
 def test_export_from_keras_file(trained, tmp_path):
     _, output = trained
     result = run("export", output / "model.keras", "--output", tmp_path / "again")
@@ -274,6 +294,18 @@ def test_predict_usage_errors(trained, tmp_path):
     assert_one_line_error(result, 2, "give TEXT arguments or --input, not both")
     assert_one_line_error(run("predict", output, "x", "--format", "xml"), 2, "Invalid value for '--format'")
     assert_one_line_error(run("predict", output, "--input", tmp_path / "nope.txt"), 1, "nope.txt: no such file")
+    assert_one_line_error(run("predict", output, "x", "--keep-column", "id"), 2,
+                          "--keep-column copies columns of an --input file; TEXT arguments and stdin have none")
+    (tmp_path / "a.csv").write_text("text,label,id\na,b,1\n")
+    assert_one_line_error(run("predict", output, "--input", tmp_path / "a.csv", "--keep-column", "label"), 2,
+                          "Invalid value for '--keep-column': 'label' is a field of the predictions themselves; copy another column")
+    assert_one_line_error(run("predict", output, "--input", tmp_path / "a.csv", "--keep-column", "ID"), 1,
+                          f"{tmp_path}/a.csv: no column 'ID' in the header (columns: text, label, id)")
+    (tmp_path / "a.txt").write_text("a\n")
+    assert_one_line_error(run("predict", output, "--input", tmp_path / "a.txt", "--keep-column", "id"), 1,
+                          f"{tmp_path}/a.txt: a txt source has no columns to keep; they are kept from CSV, TSV or JSONL")
+    (tmp_path / "a.txt").unlink()
+    (tmp_path / "a.csv").unlink()
     (tmp_path / "f.txt").write_text("x")
     refused = run("predict", output, "x", "--output", tmp_path / "f.txt" / "p.jsonl")
     assert_one_line_error(refused, 1, f"Error: {tmp_path}/f.txt/p.jsonl: cannot be created: {tmp_path}/f.txt is not a directory")

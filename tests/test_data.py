@@ -205,10 +205,39 @@ def test_a_folder_has_no_weight_column(tmp_path):
         read_corpus(tmp_path, ReadOptions(weight_column="w"))
 
 
+def test_kept_columns_come_as_they_are_beside_weights_and_skipped_rows(tmp_path):
+    path = write(tmp_path, "k.csv", "id,text,label,w,note\n7,a,x,1, first \n8,b,y,oops,\n9,c,,2,third\n10,d,y,3,\n")
+    with pytest.warns(SkippedRowsWarning):
+        corpus = read_texts(path, ReadOptions(keep_columns=("id", "note"), weight_column="w", on_bad_row="skip"))
+    assert (corpus.texts, corpus.weights, corpus.skipped) == (["a", "c", "d"], [1.0, 2.0, 3.0], (3,))
+    assert corpus.kept == {"id": ["7", "9", "10"], "note": [" first ", "third", ""]}
+    assert read_texts(path).kept is None
+    unnamed = write(tmp_path, "u.csv", "a,x,7\n")
+    assert read_corpus(unnamed, ReadOptions(text_columns=0, label_column=1, keep_columns=2)).kept == {2: ["7"]}
+    jsonl = write(tmp_path, "k.jsonl", '{"text": "a", "id": 7, "meta": {"src": "web"}}\n{"text": "b"}\n')
+    corpus = read_texts(jsonl, ReadOptions(keep_columns=("id", "meta.src", "meta")))
+    assert corpus.kept == {"id": [7, None], "meta.src": ["web", None], "meta": [{"src": "web"}, None]}
+
+
+@pytest.mark.parametrize(
+    "name, content, column, message",
+    [
+        ("a.csv", "text,label\na,x\n", "id", "a.csv: no column 'id' in the header \\(columns: text, label\\)$"),
+        ("b.csv", "a,x\n", "id", "b.csv: column 'id' is a name, but the file has no header; give column indices$"),
+        ("c.txt", "a\n", "id", "c.txt: a txt source has no columns to keep; they are kept from CSV, TSV or JSONL$"),
+    ],
+)
+def test_columns_to_keep_that_cannot_be_read(tmp_path, name, content, column, message):
+    path = write(tmp_path, name, content)
+    options = ReadOptions(text_columns=0, keep_columns=column, header=False) if name == "b.csv" else ReadOptions(keep_columns=column)
+    with pytest.raises(DataError, match=f"^{tmp_path}/{message}"):
+        read_texts(path, options)
+
+
 def test_iteration_is_lazy(tmp_path):
     path = write(tmp_path, "lazy.csv", "text,label\na,x\nb,\n")
     rows = iter_examples(path)
-    assert next(rows) == (2, "a", "x", None)  # the bad row on line 3 is not read yet
+    assert next(rows) == (2, "a", "x", None, ())  # the bad row on line 3 is not read yet
     with pytest.raises(DataError, match="line 3"):
         next(rows)
 

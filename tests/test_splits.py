@@ -31,11 +31,14 @@ def test_three_way_split_keeps_every_example_once():
     assert train.weights is None
 
 
-def test_a_split_keeps_each_text_with_its_weight():
-    data = dataclasses.replace(corpus(["a"] * 10 + ["b"] * 10), weights=[float(i) for i in range(20)])
+def test_a_split_keeps_each_text_with_its_weight_and_kept_columns():
+    data = dataclasses.replace(
+        corpus(["a"] * 10 + ["b"] * 10), weights=[float(i) for i in range(20)], kept={"id": [str(i) for i in range(20)]}
+    )
     train, dev, test = split_corpus(data, 0.2, 0.2, seed=0)
     for part in (train, dev, test):
         assert part.weights == [float(text.split()[1]) for text in part.texts]
+        assert part.kept == {"id": [text.split()[1] for text in part.texts]}
 
 
 def test_overlap_ignores_case_and_spaces():

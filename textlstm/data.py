@@ -1,6 +1,6 @@
 """Read labelled or unlabelled texts: CSV/TSV, JSONL, a folder per class, fastText lines, plain text.
 
-One interface for every format: ``iter_examples`` yields ``(location, text, label, weight)`` lazily
+One interface for every format: ``iter_examples`` yields ``(location, text, label, weight, kept)`` lazily
 (the streaming path uses it directly); ``read_corpus`` and ``read_texts`` collect it into a Corpus.
 Every error names the file, and the line where there is one. Rows that cannot be used (wrong
 number of fields, no label, broken JSON...) stop the read, or with ``on_bad_row="skip"`` are
@@ -44,6 +44,8 @@ class ReadOptions:
         label_column: column or field (name or index; a dotted path in JSONL) holding the label.
         weight_column: CSV/TSV column or JSONL field holding each example's weight, a number >= 0
             (``Corpus.weights``, for ``fit(..., sample_weight=corpus.weights)``); None: no weights.
+        keep_columns: CSV/TSV columns or JSONL fields read as they are into ``Corpus.kept``, e.g.
+            an id to line predictions up with their rows; a JSONL record without one gives None.
         header: whether a CSV/TSV file starts with a header row; None: yes, unless every column is
             given by index.
         delimiter: CSV field separator; None: tab for .tsv, else detected among , ; | and tab.
@@ -56,6 +58,7 @@ class ReadOptions:
     text_columns: tuple = ("text",)
     label_column: object = "label"
     weight_column: object = None
+    keep_columns: tuple = ()
     header: bool = None
     delimiter: str = None
     encoding: str = "utf-8"
@@ -63,8 +66,9 @@ class ReadOptions:
     on_bad_row: str = "error"
 
     def __post_init__(self):
-        columns = self.text_columns
-        object.__setattr__(self, "text_columns", (columns,) if isinstance(columns, (str, int)) else tuple(columns))
+        for name in ("text_columns", "keep_columns"):
+            columns = getattr(self, name)
+            object.__setattr__(self, name, (columns,) if isinstance(columns, (str, int)) else tuple(columns))
         if not self.text_columns:
             raise ConfigError("text_columns", "give at least one column")
         if self.format is not None and self.format not in FORMATS:
@@ -90,6 +94,7 @@ class Corpus:
         locations: per example, the 1-based line where it starts, or its file (folder per class).
         skipped: line numbers of skipped bad rows.
         weights: list of float, each example's weight (ReadOptions.weight_column), or None.
+        kept: ``{column: [value per example]}`` for ReadOptions.keep_columns, or None without any.
     """
 
     path: str
@@ -98,6 +103,7 @@ class Corpus:
     locations: list = None
     skipped: tuple = ()
     weights: list = None
+    kept: dict = None
 
     def __len__(self):
         return len(self.texts)
@@ -133,7 +139,7 @@ def detect_format(path, format=None):
 
 
 def iter_examples(path, options=None, labelled=True, skipped=None):
-    """Yield ``(location, text, label, weight)`` for each usable row, reading the file lazily.
+    """Yield ``(location, text, label, weight, kept)`` for each usable row, reading the file lazily.
 
     Args:
         path: a file, or a folder with one sub-folder of .txt files per class.
@@ -141,7 +147,8 @@ def iter_examples(path, options=None, labelled=True, skipped=None):
         labelled: whether rows must carry a label (``label`` is None otherwise).
         skipped: a list that receives the line numbers of skipped bad rows.
 
-    ``weight`` is the float in ``options.weight_column``, or None when there is none.
+    ``weight`` is the float in ``options.weight_column``, or None when there is none; ``kept`` the
+    tuple of the row's values in ``options.keep_columns`` (empty without any).
 
     Raises:
         DataError: naming the file and line, for unreadable files and (unless skipping) bad rows.
@@ -150,8 +157,11 @@ def iter_examples(path, options=None, labelled=True, skipped=None):
     format = detect_format(path, options.format)
     if not Path(path).exists():
         raise DataError(f"{path}: no such file or directory")
-    if options.weight_column is not None and format not in ("csv", "tsv", "jsonl"):
-        raise DataError(f"{path}: a {format} source has no weight column; weights are read from CSV, TSV or JSONL")
+    if format not in ("csv", "tsv", "jsonl"):
+        if options.weight_column is not None:
+            raise DataError(f"{path}: a {format} source has no weight column; weights are read from CSV, TSV or JSONL")
+        if options.keep_columns:
+            raise DataError(f"{path}: a {format} source has no columns to keep; they are kept from CSV, TSV or JSONL")
     if format == "folder":
         rows = _folder_rows(Path(path), options, labelled)
     else:
@@ -197,18 +207,20 @@ def skipped_summary(path, skipped):
 def _collect(path, options, labelled):
     options = options or ReadOptions()
     skipped = []
-    texts, labels, locations, weights = [], [], [], []
-    for location, text, label, weight in iter_examples(path, options, labelled, skipped):
+    texts, labels, locations, weights, kept = [], [], [], [], []
+    for location, text, label, weight, values in iter_examples(path, options, labelled, skipped):
         texts.append(text)
         labels.append(label)
         locations.append(location)
         weights.append(weight)
+        kept.append(values)
     if not texts:
         raise DataError(f"{path}: no examples" + (f" ({len(skipped)} bad rows skipped)" if skipped else ""))
     if skipped:
         warnings.warn(skipped_summary(path, skipped), SkippedRowsWarning, stacklevel=3)
     weights = weights if options.weight_column is not None else None
-    return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped), weights)
+    kept = {column: [values[i] for values in kept] for i, column in enumerate(options.keep_columns)} or None
+    return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped), weights, kept)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,7 +337,12 @@ def _csv_rows(path, options, labelled, format):
     counter = _LineCounter(lines)
     reader = csv.reader(counter, delimiter=delimiter)
     weighted = options.weight_column is not None
-    wanted = [*options.text_columns, *([options.label_column] if labelled else []), *([options.weight_column] if weighted else [])]
+    wanted = [
+        *options.text_columns,
+        *([options.label_column] if labelled else []),
+        *([options.weight_column] if weighted else []),
+        *options.keep_columns,
+    ]
     by_index = all(isinstance(column, int) for column in wanted)
     header = options.header if options.header is not None else not by_index
     width = None
@@ -350,6 +367,8 @@ def _csv_rows(path, options, labelled, format):
         raise DataError(f"{path}: column {named!r} is a name, but the file has no header; give column indices")
     positions = [column if isinstance(column, int) else index[column] for column in wanted]
     text_positions = positions[: len(options.text_columns)]
+    keep_positions = positions[len(positions) - len(options.keep_columns) :]
+    weight_position = positions[len(positions) - len(options.keep_columns) - 1]
     start = counter.count + 1
     while True:
         try:
@@ -377,11 +396,11 @@ def _csv_rows(path, options, labelled, format):
                 yield _BadRow(line, f"empty label in column {options.label_column!r}")
                 continue
         if weighted:
-            weight, problem = _weight(row[positions[-1]], f"column {options.weight_column!r}")
+            weight, problem = _weight(row[weight_position], f"column {options.weight_column!r}")
             if problem:
                 yield _BadRow(line, problem)
                 continue
-        yield line, text, label, weight
+        yield line, text, label, weight, tuple(row[position] for position in keep_positions)
 
 
 class _LineCounter:
@@ -441,7 +460,7 @@ def _jsonl_rows(path, options, labelled, format):
             if problem:
                 yield _BadRow(number, problem)
                 continue
-        yield number, text, label, weight
+        yield number, text, label, weight, tuple(_json_field(record, field) for field in options.keep_columns)
 
 
 def _json_scalar(value):
@@ -475,12 +494,12 @@ def _fasttext_rows(path, options, labelled, format):
         if labelled and not (labels and all(labels)):
             yield _BadRow(number, f"no label (expected {FASTTEXT_PREFIX}NAME before the text)")
             continue
-        yield number, " ".join(tokens), (labels[0] if len(labels) == 1 else labels) if labelled else None, None
+        yield number, " ".join(tokens), (labels[0] if len(labels) == 1 else labels) if labelled else None, None, ()
 
 
 def _txt_rows(path, options, labelled, format):
     for number, line in iter_lines(path, options):
-        yield number, line.rstrip("\r\n"), None, None
+        yield number, line.rstrip("\r\n"), None, None, ()
 
 
 def _folder_rows(root, options, labelled):
@@ -496,6 +515,6 @@ def _folder_rows(root, options, labelled):
                 text = file.read_bytes().decode(_codec(options), errors=options.encoding_errors)
             except UnicodeDecodeError as error:
                 raise DataError(f"{file}: not valid {options.encoding} (byte at offset {error.start})") from None
-            yield str(file), text.strip(), folder.name if labelled else None, None
+            yield str(file), text.strip(), folder.name if labelled else None, None, ()
     if not found:
         raise DataError(f"{root}: no .txt files in its class folders")

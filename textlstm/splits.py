@@ -37,6 +37,7 @@ def subset(corpus, indices, name):
         [corpus.labels[i] for i in indices] if corpus.labels is not None else None,
         [corpus.locations[i] for i in indices],
         weights=[corpus.weights[i] for i in indices] if corpus.weights is not None else None,
+        kept={column: [values[i] for i in indices] for column, values in corpus.kept.items()} if corpus.kept else None,
     )
 
 

@@ -72,7 +72,7 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
     weights = {"lowest": math.inf, "highest": 0.0, "sum": 0.0, "zeros": 0}  # of the training rows
 
     def training_texts():
-        for location, text, label, weight in iter_examples(path, options):
+        for location, text, label, weight, _ in iter_examples(path, options):
             validation = validation_fraction is not None and is_validation(location, config.seed, validation_fraction)
             rows[validation] += 1
             names = split_labels(label, multi_label, config.label_delimiter)
@@ -103,7 +103,7 @@ def scan(path, options, config, validation_fraction=None, max_table=DEFAULT_MAX_
 def check_rows(path, options, label_set):
     """Count the examples of a labelled file, checking each label is one of ``label_set``'s classes."""
     rows = 0
-    for location, _, label, _ in iter_examples(path, options):
+    for location, _, label, _, _ in iter_examples(path, options):
         label_set.encode([label], lambda _: f"{path}, line {location}")
         rows += 1
     return rows
@@ -122,7 +122,7 @@ def stream_dataset(path, options, tokenizer, label_set, batch_size, part, seed, 
     weighted = options is not None and options.weight_column is not None
 
     def examples():
-        for location, text, label, weight in iter_examples(path, options):
+        for location, text, label, weight, _ in iter_examples(path, options):
             if part != "all" and is_validation(location, seed, fraction) != (part == "validation"):
                 continue
             target = label_set.encode([label], lambda _: f"{path}, line {location}")[0]
