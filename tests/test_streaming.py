@@ -2,6 +2,7 @@
 
 import csv
 import random
+import re
 
 import keras
 import numpy as np
@@ -116,3 +117,21 @@ def test_streamed_fit_overfits_the_tiny_corpus_and_leaves_out_texts_of_weight_0(
     assert classifier.validation_report_["examples"] == len(TEXTS)
     assert classifier.vocabulary_report_ == build_vocabulary(TEXTS + TEXTS, "auto", 20000, 1)
     assert "Weights: 0 to 1, mean 0.5; 12 texts of weight 0 left out of training" in classifier.preparation_.splitlines()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda path: path.open("a").write("a new text,bird\n"), "{path}, line 26: label 'bird' was not seen in training (known: cat, dog)"),
+        (lambda path: path.write_text("text,label\nthe cat sleeps,cat\n"), "{path}: changed during training (1 row in this pass, 24 when it began)"),
+    ],
+)
+def test_a_file_changed_during_training_is_a_one_line_error(tmp_path, change, message):
+    """tf.data reports a generator's exception as an OpError holding a traceback; fit_file raises
+    the DataError itself, naming the file (and the line)."""
+    path = write_rows(tmp_path / "t.csv", [["text", "label"], *zip(TEXTS, LABELS), *zip(TEXTS, LABELS)])
+    changed = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epoch == 0 and change(path))
+    classifier = TextClassifier(**dict(STREAMED, epochs=3, ngrams=1))
+    with pytest.raises(DataError, match=f"^{re.escape(message.format(path=path))}$"):
+        classifier.fit_file(path, validation_path=write_rows(tmp_path / "dev.csv", [["text", "label"], *zip(TEXTS, LABELS)]),
+                            verbose=0, callbacks=[changed])

@@ -202,7 +202,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._prepare(scanned.vocabulary, scanned.label_set, classes, scanned.train_rows, described, verbose, scanned.weights)
         self.validation_texts_ = None
         batch, seed = self.config_.batch_size, config.seed
-        common = dict(tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction)
+        errors = streaming.ReadingErrors()
+        common = dict(tokenizer=self.tokenizer_, label_set=scanned.label_set, seed=seed, fraction=fraction, errors=errors)
         train = streaming.stream_dataset(
             path, options, batch_size=batch, part="train" if fraction else "all", rows=scanned.train_rows, shuffle=True, **common
         )
@@ -214,7 +215,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             rows=validation_rows,
             **common,
         )
-        return self._train(train, validation, scanned.class_counts, verbose, callbacks)
+        with errors:
+            return self._train(train, validation, scanned.class_counts, verbose, callbacks)
 
     def _prepare(self, report, label_set, classes, train_count, validation, verbose, weights=None):
         """Resolve the config from the data, build tokenizer and model, and say what was decided.

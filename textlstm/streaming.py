@@ -21,6 +21,7 @@ from textlstm.data import iter_examples
 from textlstm.errors import DataError
 from textlstm.labels import LabelSet, several_labels_error, split_labels
 from textlstm.text import VocabularyReport, build_vocabulary
+from textlstm.wording import counted
 
 AUTO_THRESHOLD_BYTES = 512 * 1024**2  # `textlstm train` streams training files larger than this
 DEFAULT_MAX_TABLE = 2_000_000
@@ -109,24 +110,59 @@ def check_rows(path, options, label_set):
     return rows
 
 
-def stream_dataset(path, options, tokenizer, label_set, batch_size, part, seed, fraction, rows=None, shuffle=False):
+class ReadingErrors:
+    """What reading files raised inside tf.data, raised again as itself after the training.
+
+    tf.data runs ``stream_dataset``'s generator in a thread of its own and reports what it raises
+    as a ``tf.errors.OpError`` whose message holds the Python traceback. A file that changes while
+    a model trains on it (a bad row appended, the file cut short or deleted) raises a DataError
+    there; ``with errors:`` around the training raises that one-line error instead.
+
+    Attributes:
+        raised: the DataErrors and OSErrors the generators raised, first first.
+    """
+
+    def __init__(self):
+        self.raised = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, tf.errors.OpError) and self.raised:
+            raise self.raised[0] from None
+        return False
+
+
+def stream_dataset(path, options, tokenizer, label_set, batch_size, part, seed, fraction, rows=None, shuffle=False, errors=None):
     """Batches of (ids (batch, time), targets (batch, classes)) read lazily from ``path``, with each
     text's weight (batch,) added when ``options`` has a weight column.
 
     Args:
         part: "train" or "validation" (rows chosen by ``is_validation``); "all" for every row.
-        rows: examples in that part, when known: Keras then shows progress bars with totals.
+        rows: examples in that part, when known: Keras then shows progress bars with totals, and a
+            pass that reads another number of them is a DataError (the file changed).
         shuffle: shuffle within a buffer of SHUFFLE_BUFFER examples, reseeded every epoch.
+        errors: a ReadingErrors that keeps what reading the file raises.
     """
 
     weighted = options is not None and options.weight_column is not None
 
     def examples():
-        for location, text, label, weight, _ in iter_examples(path, options):
-            if part != "all" and is_validation(location, seed, fraction) != (part == "validation"):
-                continue
-            target = label_set.encode([label], lambda _: f"{path}, line {location}")[0]
-            yield (text, target, weight) if weighted else (text, target)
+        count = 0
+        try:
+            for location, text, label, weight, _ in iter_examples(path, options):
+                if part != "all" and is_validation(location, seed, fraction) != (part == "validation"):
+                    continue
+                target = label_set.encode([label], lambda _: f"{path}, line {location}")[0]
+                count += 1
+                yield (text, target, weight) if weighted else (text, target)
+            if rows is not None and count != rows:
+                raise DataError(f"{path}: changed during training ({counted(count, 'row')} in this pass, {rows:,} when it began)")
+        except (DataError, OSError) as error:
+            if errors is not None:
+                errors.raised.append(error)
+            raise
 
     signature = (tf.TensorSpec((), tf.string), tf.TensorSpec((len(label_set.classes),), tf.float32))
     signature += (tf.TensorSpec((), tf.float32),) if weighted else ()
