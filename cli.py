@@ -341,16 +341,18 @@ def _evaluate_and_export(classifier, test_corpus, output, force, data_summary, f
 @click.option("--test", "test_file", type=existing_data, help="Labelled test data, evaluated once with the best trial's model.")
 @click.option("--output", "output", type=click.Path(file_okay=False), default="textlstm-model", show_default=True, help="Export directory to create for the best trial's model, with tuning.json beside it.")
 @click.option("--force", is_flag=True, help="Overwrite an existing textlstm export at --output.")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(file_okay=False), help="Write TensorBoard logs of every trial's epochs to DIR/trial_N as the search runs. Needs the tensorboard package.")
 @weight_column_option
 @dataset_options
 @read_options()
 @config_options
-def tune(budget, max_trials, train_file, dev_file, test_file, output, force, weight_column, dataset, cache_dir, mirror, config_file, **kwargs):
+def tune(budget, max_trials, train_file, dev_file, test_file, output, force, tensorboard_dir, weight_column, dataset, cache_dir, mirror, config_file, **kwargs):
     """Search the main settings on the validation data for --budget minutes, then export the best model.
 
     The first trial is the configuration given by the other options; the rest are drawn at random
     (KerasTuner) from textlstm.tuning.SEARCH_SPACE.
     """
+    callbacks = _tensorboard_callbacks(tensorboard_dir)
     config = resolve_config(config_file, _config_values(kwargs))
     options = _read_options(kwargs)
     train_options = _train_options(options, weight_column, train_file)
@@ -369,7 +371,7 @@ def tune(budget, max_trials, train_file, dev_file, test_file, output, force, wei
 
     result = textlstm.tune(
         train_corpus.texts, train_corpus.labels, budget, config, dev_corpus, max_trials, on_trial=report,
-        sample_weight=train_corpus.weights,
+        sample_weight=train_corpus.weights, callbacks=callbacks,
     )
     best = result.trials[result.best]
     click.echo(f"Best: trial {best['trial']} of {len(result.trials)} (val macro-F1 {best[OBJECTIVE]:.4f}).")

@@ -1,18 +1,24 @@
 """tune: the first trial is the starting configuration, the budget and trial cap end the search."""
 
+import threading
+
+import keras
 import pytest
 
 from conftest import FAST, LABELS, TEXTS
 from textlstm import Config, ConfigError, DataError, tune
-from textlstm.tuning import SEARCH_SPACE, _choices
+from textlstm.tuning import SEARCH_SPACE, _choices, _trial_callbacks
 
 SMALL = Config(**dict(FAST, epochs=2))
 
 
 def test_first_trial_is_the_starting_configuration_and_the_best_is_kept():
-    seen = []
-    result = tune(TEXTS, LABELS, budget_minutes=10, config=SMALL, validation_data=(TEXTS, LABELS), max_trials=2, on_trial=seen.append)
+    seen, epochs = [], []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    result = tune(TEXTS, LABELS, budget_minutes=10, config=SMALL, validation_data=(TEXTS, LABELS), max_trials=2,
+                  on_trial=seen.append, callbacks=[callback])
     assert seen == result.trials and len(result.trials) == 2
+    assert epochs == [0, 1, 0, 1]  # a copy of the callback ran in each trial's fit
     assert result.trials[0]["settings"] == {name: getattr(SMALL, name) for name in SEARCH_SPACE}
     assert result.trials[1]["settings"] != result.trials[0]["settings"]
     best = result.trials[result.best]
@@ -25,6 +31,22 @@ def test_first_trial_is_the_starting_configuration_and_the_best_is_kept():
 def test_an_expired_budget_still_runs_the_first_trial():
     result = tune(TEXTS, LABELS, budget_minutes=1e-6, config=SMALL, on_trial=lambda record: None)
     assert len(result.trials) == 1
+
+
+def test_callbacks_run_in_copies_per_trial_and_tensorboard_logs_go_to_one_folder_each(tmp_path):
+    copies = _trial_callbacks([keras.callbacks.TensorBoard(tmp_path / "logs"), keras.callbacks.CSVLogger("log.csv")], 3)
+    assert copies[0].log_dir == str(tmp_path / "logs" / "trial_3")
+    assert isinstance(copies[1], keras.callbacks.CSVLogger)
+
+
+def test_callbacks_that_cannot_be_copied_are_a_config_error_before_any_fit():
+    class Locked(keras.callbacks.Callback):
+        lock = None
+
+    callback = Locked()
+    callback.lock = threading.Lock()
+    with pytest.raises(ConfigError, match="^callbacks: every trial runs a copy of them, but they cannot be copied"):
+        tune(TEXTS, LABELS, 10, config=SMALL, callbacks=[callback])
 
 
 def test_choices_include_the_current_value():

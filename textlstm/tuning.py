@@ -11,10 +11,13 @@ KerasTuner supplies the search (its oracle proposes settings, records trials and
 one); ``run_trial`` is overridden because a trial changes the tokenizer as well as the model.
 """
 
+import copy
 import dataclasses
+import os
 import tempfile
 import time
 
+import keras
 import keras_tuner
 
 from textlstm.classifier import TextClassifier, sample_weights, texts_and_labels
@@ -94,16 +97,19 @@ class _ClassifierTuner(keras_tuner.Tuner):
             name: hp.Choice(name, _choices(values, getattr(self.base, name)), default=getattr(self.base, name))
             for name, values in SEARCH_SPACE.items()
         }
+        number = len(self.records) + 1
         start = time.perf_counter()
         try:
+            callbacks = _trial_callbacks(kwargs.get("callbacks", ()), number)
             classifier = TextClassifier(self.base, **settings).fit(
-                self.texts, self.labels, validation_data=self.validation_data, verbose=0, sample_weight=self.weights
+                self.texts, self.labels, validation_data=self.validation_data, verbose=0, sample_weight=self.weights,
+                callbacks=callbacks,
             )
-        except TextlstmError as error:  # bad data: no other trial can do better
+        except TextlstmError as error:  # bad data or callbacks: no other trial can do better
             raise _UserError(error) from None
         report = classifier.validation_report_
         record = {
-            "trial": len(self.records) + 1,
+            "trial": number,
             "settings": settings,
             OBJECTIVE: report["macro_f1"],
             "val_accuracy": report["accuracy"],
@@ -116,6 +122,19 @@ class _ClassifierTuner(keras_tuner.Tuner):
         return {OBJECTIVE: report["macro_f1"]}
 
 
+def _trial_callbacks(callbacks, number):
+    """Copies of ``callbacks`` for trial ``number``, as KerasTuner's own trials get them: a callback
+    keeps state from the fit it ran in. A TensorBoard one writes to ``<log_dir>/trial_<number>``."""
+    try:
+        copies = copy.deepcopy(list(callbacks))
+    except Exception as error:  # what deepcopy raises depends on what the callback holds
+        raise ConfigError("callbacks", f"every trial runs a copy of them, but they cannot be copied ({error})") from None
+    for callback in copies:
+        if isinstance(callback, keras.callbacks.TensorBoard):
+            callback.log_dir = os.path.join(str(callback.log_dir), f"trial_{number}")
+    return copies
+
+
 def _choices(values, current):
     """``values`` with ``current`` added (sorted where the values are numbers)."""
     if current in values:
@@ -124,7 +143,10 @@ def _choices(values, current):
     return sorted(merged) if all(isinstance(v, (int, float)) for v in merged) else merged
 
 
-def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_trials=None, on_trial=print, sample_weight=None):
+def tune(
+    texts, labels, budget_minutes, config=None, validation_data=None, max_trials=None, on_trial=print, sample_weight=None,
+    callbacks=None,
+):
     """Search ``SEARCH_SPACE`` for ``budget_minutes`` and return the best fitted classifier.
 
     Args:
@@ -138,6 +160,9 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
         on_trial: called with each finished trial's record (see ``TuningResult.trials``).
         sample_weight: optional weight of each training text's loss, shape (n,), as for
             ``TextClassifier.fit``; the validation data scores every text alike.
+        callbacks: Keras callbacks for every trial's fit (see ``TextClassifier.fit``). Each trial
+            runs fresh copies; a ``keras.callbacks.TensorBoard(log_dir)`` writes trial N's epochs
+            to ``log_dir/trial_N``.
 
     Returns:
         TuningResult.
@@ -167,7 +192,7 @@ def tune(texts, labels, budget_minutes, config=None, validation_data=None, max_t
             config, texts, labels, weights, validation_data, on_trial, oracle=oracle, directory=directory, project_name="tune"
         )
         try:
-            tuner.search(verbose=0)
+            tuner.search(verbose=0, callbacks=list(callbacks or ()))
         except _UserError as wrapped:
             raise wrapped.error from None
     if tuner.best_classifier is None:
