@@ -43,6 +43,7 @@ import csv  # noqa: E402
 import dataclasses  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import shlex  # noqa: E402
 import typing  # noqa: E402
@@ -59,8 +60,8 @@ from textlstm.data import (  # noqa: E402
     ReadOptions,
     SkippedRowsWarning,
     corpus_from_lines,
+    iter_texts,
     read_corpus,
-    read_texts,
     skipped_summary,
 )
 from textlstm.datasets import registry, sample_path  # noqa: E402
@@ -490,37 +491,59 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
         if input_file in (None, "-"):
             raise click.UsageError("--keep-column copies columns of an --input file; TEXT arguments and stdin have none")
         options = dataclasses.replace(options, keep_columns=tuple(_column(value) for value in keep_columns))
-    top_k_names = [name for rank in range(1, top_k + 1) for name in (f"label_{rank}", f"probability_{rank}")]
-    taken = [value for value in keep_columns if value in ("text", "label", "score", "top_k", *top_k_names)]
+    taken = [value for value in keep_columns if value in ("text", "label", "score", "top_k", *_top_k_names(top_k))]
     if taken:
         raise click.BadParameter(f"{taken[0]!r} is a field of the predictions themselves; copy another column", param_hint="'--keep-column'")
     predictor = textlstm.load(export_dir)
     if texts:
-        corpus = corpus_from_lines(texts, source="arguments")
+        examples = ((text, ()) for text in texts)
     elif input_file and input_file != "-":
-        corpus = _read(read_texts, input_file, options)
+        examples = _input_examples(input_file, options)
     elif input_file == "-" or not sys.stdin.isatty():
-        corpus = corpus_from_lines(sys.stdin, source="<stdin>")
+        examples = ((line.rstrip("\r\n"), ()) for line in sys.stdin)
     else:
         raise click.UsageError("nothing to classify: give TEXT arguments, --input FILE, or pipe texts to stdin")
-    outputs = predictor.predict_outputs(corpus.texts, batch_size=batch_size)
-    rows = _prediction_rows(corpus.texts, outputs, predictor.classes_, min(top_k, len(predictor.classes_)), corpus.kept)
-    text = _format_rows(rows, output_format, [str(column) for column in keep_columns])
+    top_k = min(top_k, len(predictor.classes_))
+    chunks = _prediction_chunks(predictor, examples, batch_size, output_format, [str(column) for column in keep_columns], top_k)
     if output:
-        write_text_atomically(output, text)
+        write_text_atomically(output, chunks)
     else:
-        click.echo(text, nl=False)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
 
 
-def _prediction_rows(texts, outputs, classes, top_k, kept=None):
-    """One dict per text: the ``kept`` columns' values (``Corpus.kept``) first, then the prediction."""
+def _input_examples(path, options):
+    """(text, kept values) of the --input file's rows, read lazily; then a line about skipped bad rows."""
+    skipped = []
+    yield from iter_texts(path, options, skipped)
+    if skipped:
+        click.echo(skipped_summary(path, skipped), err=True)
+
+
+def _prediction_chunks(predictor, examples, batch_size, output_format, kept_names, top_k):
+    """The predictions of ``examples``, (text, kept values) pairs, as text in ``output_format``:
+    CSV's header, then a chunk per ``batch_size`` texts, so that no more are held at once."""
+    if output_format == "csv":
+        yield _csv_line([*kept_names, "text", "label", "score", *_top_k_names(top_k)])
+    while batch := list(itertools.islice(examples, batch_size)):
+        texts = [text for text, _ in batch]
+        outputs = predictor.predict_outputs(texts, batch_size=batch_size)
+        rows = _prediction_rows(texts, [kept for _, kept in batch], kept_names, outputs, predictor.classes_, top_k)
+        yield "".join(_json_line(row) if output_format == "jsonl" else _csv_line(_csv_cells(row, kept_names)) for row in rows)
+
+
+def _top_k_names(top_k):
+    return [name for rank in range(1, top_k + 1) for name in (f"label_{rank}", f"probability_{rank}")]
+
+
+def _prediction_rows(texts, kept, kept_names, outputs, classes, top_k):
+    """One dict per text: its kept values under ``kept_names`` first, then the prediction."""
     order = (-outputs["probabilities"]).argsort(axis=1, kind="stable")[:, :top_k]
-    kept = kept or {}
-    for index, (text, label, score, probabilities, top) in enumerate(
-        zip(texts, outputs["label"], outputs["score"], outputs["probabilities"], order)
+    for text, values, label, score, probabilities, top in zip(
+        texts, kept, outputs["label"], outputs["score"], outputs["probabilities"], order
     ):
         yield {
-            **{str(column): values[index] for column, values in kept.items()},
+            **dict(zip(kept_names, values)),
             "text": text,
             "label": label,
             "score": round(float(score), 6),
@@ -528,25 +551,20 @@ def _prediction_rows(texts, outputs, classes, top_k, kept=None):
         }
 
 
-def _format_rows(rows, output_format, kept_names=()):
-    """JSON lines, or CSV with a column per kept column (a JSON value other than a string written
-    as JSON, a missing one empty), then text, label, score and label_N, probability_N."""
-    rows = list(rows)
-    if output_format == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+def _json_line(row):
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def _csv_cells(row, kept_names):
+    """A prediction's CSV cells: kept values (one that is not a string as JSON, a missing one
+    empty), text, label, score, then label_N, probability_N."""
+    kept = [row[name] if isinstance(row[name], str) or row[name] is None else json.dumps(row[name], ensure_ascii=False) for name in kept_names]
+    return [*kept, row["text"], row["label"], row["score"], *[cell for item in row["top_k"] for cell in (item["label"], item["probability"])]]
+
+
+def _csv_line(cells):
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    top_k = len(rows[0]["top_k"]) if rows else 0
-    header = [*kept_names, "text", "label", "score"]
-    for rank in range(1, top_k + 1):
-        header += [f"label_{rank}", f"probability_{rank}"]
-    writer.writerow(header)
-    for row in rows:
-        kept = [row[name] if isinstance(row[name], str) or row[name] is None else json.dumps(row[name], ensure_ascii=False) for name in kept_names]
-        cells = [*kept, row["text"], row["label"], row["score"]]
-        for item in row["top_k"]:
-            cells += [item["label"], item["probability"]]
-        writer.writerow(cells)
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
 
 

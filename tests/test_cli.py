@@ -123,7 +123,7 @@ def test_predict_keeps_columns_of_the_input_rows_it_classifies(trained, tmp_path
     rows = tmp_path / "rows.csv"
     rows.write_text('id,text,source\n17,"a small cat purrs",web\n18\n19,"the dog barks loudly",\n', encoding="utf-8")
     as_csv = run("predict", output, "--input", rows, "--keep-column", "id", "--keep-column", "2", "--format", "csv",
-                 "--on-bad-row", "skip")
+                 "--on-bad-row", "skip", "--batch-size", "1")  # read, classified and written a text at a time
     assert as_csv.exit_code == 0, as_csv.output
     assert f"{rows}: skipped 1 bad row (line 3)" in as_csv.output
     lines = [line for line in as_csv.output.splitlines() if "skipped" not in line]
@@ -136,6 +136,15 @@ def test_predict_keeps_columns_of_the_input_rows_it_classifies(trained, tmp_path
     predictions = [json.loads(line) for line in as_jsonl.output.splitlines()]
     assert [(p["meta.id"], p["label"]) for p in predictions] == [(17, "cat"), (None, "dog")]
     assert list(predictions[0])[:2] == ["meta.id", "text"]
+
+
+def test_predict_stops_at_a_bad_row_past_the_first_batches_and_writes_no_output(trained, tmp_path):
+    _, output = trained
+    rows = tmp_path / "rows.csv"
+    rows.write_text("text\nthe cat\nthe dog\na cat, a dog\n", encoding="utf-8")
+    result = run("predict", output, "--input", rows, "--batch-size", "1", "--output", tmp_path / "p.jsonl")
+    assert_one_line_error(result, 1, f"{rows}, line 4: 2 fields, but the header has 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]
 
 
 def test_export_from_keras_file(trained, tmp_path):

@@ -12,6 +12,7 @@ from textlstm.data import (
     corpus_from_lines,
     detect_format,
     iter_examples,
+    iter_texts,
     read_corpus,
     read_texts,
 )
@@ -232,6 +233,19 @@ def test_columns_to_keep_that_cannot_be_read(tmp_path, name, content, column, me
     options = ReadOptions(text_columns=0, keep_columns=column, header=False) if name == "b.csv" else ReadOptions(keep_columns=column)
     with pytest.raises(DataError, match=f"^{tmp_path}/{message}"):
         read_texts(path, options)
+
+
+def test_iter_texts_reads_lazily_and_says_when_there_were_none(tmp_path):
+    path = write(tmp_path, "t.csv", "text,id\na,1\nb,2,extra\n")
+    rows = iter_texts(path, ReadOptions(keep_columns="id"))
+    assert next(rows) == ("a", ("1",))
+    with pytest.raises(DataError, match="t.csv, line 3: 3 fields, but the header has 2$"):
+        next(rows)
+    skipped = []
+    assert list(iter_texts(path, ReadOptions(on_bad_row="skip"), skipped)) == [("a", ())] and skipped == [3]
+    empty = write(tmp_path, "e.csv", "text\n\n")
+    with pytest.raises(DataError, match=f"^{empty}: no examples$"):
+        list(iter_texts(empty))
 
 
 def test_iteration_is_lazy(tmp_path):

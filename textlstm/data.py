@@ -1,7 +1,8 @@
 """Read labelled or unlabelled texts: CSV/TSV, JSONL, a folder per class, fastText lines, plain text.
 
 One interface for every format: ``iter_examples`` yields ``(location, text, label, weight, kept)`` lazily
-(the streaming path uses it directly); ``read_corpus`` and ``read_texts`` collect it into a Corpus.
+(the streaming path uses it directly, and ``iter_texts`` for prediction); ``read_corpus`` and
+``read_texts`` collect it into a Corpus.
 Every error names the file, and the line where there is one. Rows that cannot be used (wrong
 number of fields, no label, broken JSON...) stop the read, or with ``on_bad_row="skip"`` are
 skipped and reported: never silently.
@@ -191,6 +192,22 @@ def read_texts(path, options=None):
     return _collect(path, options, labelled=False)
 
 
+def iter_texts(path, options=None, skipped=None):
+    """Yield ``(text, kept)`` for each usable row of an unlabelled read, lazily: ``read_texts``
+    without holding the texts (``kept``: the row's values in ``options.keep_columns``).
+
+    Raises:
+        DataError: as ``iter_examples``; and, once the file is read, when it had no examples.
+    """
+    skipped = [] if skipped is None else skipped
+    count = 0
+    for _, text, _, _, kept in iter_examples(path, options, False, skipped):
+        count += 1
+        yield text, kept
+    if not count:
+        raise _no_examples(path, skipped)
+
+
 def corpus_from_lines(lines, source="<stdin>"):
     """A Corpus of unlabelled texts from an iterable of str (stdin, command-line arguments)."""
     texts = [line.rstrip("\r\n") for line in lines]
@@ -215,12 +232,16 @@ def _collect(path, options, labelled):
         weights.append(weight)
         kept.append(values)
     if not texts:
-        raise DataError(f"{path}: no examples" + (f" ({len(skipped)} bad rows skipped)" if skipped else ""))
+        raise _no_examples(path, skipped)
     if skipped:
         warnings.warn(skipped_summary(path, skipped), SkippedRowsWarning, stacklevel=3)
     weights = weights if options.weight_column is not None else None
     kept = {column: [values[i] for values in kept] for i, column in enumerate(options.keep_columns)} or None
     return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped), weights, kept)
+
+
+def _no_examples(path, skipped):
+    return DataError(f"{path}: no examples" + (f" ({len(skipped)} bad rows skipped)" if skipped else ""))
 
 
 @dataclasses.dataclass(frozen=True)

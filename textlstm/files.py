@@ -13,7 +13,9 @@ def apply_umask(path, mode=0o666):
 
 
 def write_text_atomically(path, text):
-    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it over ``path``.
+    """Write ``text`` (UTF-8; a str, or an iterable of str written as it yields them) to a
+    temporary file beside ``path``, then rename it over ``path``. Whatever the iterable raises
+    leaves no file.
 
     Missing parent folders are created. Raises:
         OSError: whatever step the system refused, with ``path`` as its filename (not the
@@ -23,8 +25,9 @@ def write_text_atomically(path, text):
 
 
 def write_texts_atomically(texts):
-    """Write several files, {path: text}, all or none: each text goes to a temporary file beside its
-    path, and only once every one is written are they renamed over their paths.
+    """Write several files, {path: text}, all or none: each text (a str or an iterable of str) goes
+    to a temporary file beside its path, and only once every one is written are they renamed over
+    their paths.
 
     Raises:
         OSError: as ``write_text_atomically``, naming the path being written; no temporary file is left.
@@ -36,14 +39,19 @@ def write_texts_atomically(texts):
             current = Path(current)
             temporaries[current] = _temporary(current)
             with open(temporaries[current], "w", encoding="utf-8", newline="") as file:
-                file.write(text)
+                if isinstance(text, str):
+                    file.write(text)
+                else:
+                    file.writelines(text)
             apply_umask(temporaries[current])
         for current, temporary in temporaries.items():
             os.replace(temporary, current)
     except BaseException as error:
         for temporary in temporaries.values():
             Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError) and error.filename != str(current):
+        # The system names the temporary file (or no file); the user gave ``current``. An OSError
+        # naming another file came from an iterable reading it.
+        if isinstance(error, OSError) and (error.filename is None or error.filename in temporaries.values()):
             raise OSError(error.errno, error.strerror, str(current)) from None
         raise
 
