@@ -60,7 +60,7 @@ from textlstm.data import (  # noqa: E402
     ReadOptions,
     SkippedRowsWarning,
     corpus_from_lines,
-    iter_texts,
+    iter_corpora,
     read_corpus,
     skipped_summary,
 )
@@ -461,9 +461,12 @@ def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs
     if dataset:
         corpus = _registered_splits(dataset, predictor.config.seed, cache_dir, mirror)["test"]
         test_file = corpus.path
+        report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where)
     else:
-        corpus = _read(read_corpus, test_file, options)
-    report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where)
+        skipped = []
+        report = predictor.evaluate_file(test_file, options, skipped=skipped)
+        if skipped:
+            click.echo(skipped_summary(test_file, skipped), err=True)
     click.echo(f"Test ({test_file})\n" + format_report(report))
     if output:
         write_text_atomically(output, json.dumps(report, indent=2, ensure_ascii=False))
@@ -496,15 +499,16 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
         raise click.BadParameter(f"{taken[0]!r} is a field of the predictions themselves; copy another column", param_hint="'--keep-column'")
     predictor = textlstm.load(export_dir)
     if texts:
-        examples = ((text, ()) for text in texts)
+        parts = [corpus_from_lines(texts, source="arguments")]
     elif input_file and input_file != "-":
-        examples = _input_examples(input_file, options)
+        parts = _input_parts(input_file, options, batch_size)
     elif input_file == "-" or not sys.stdin.isatty():
-        examples = ((line.rstrip("\r\n"), ()) for line in sys.stdin)
+        lines = iter(sys.stdin)
+        parts = (corpus_from_lines(part) for part in iter(lambda: list(itertools.islice(lines, batch_size)), []))
     else:
         raise click.UsageError("nothing to classify: give TEXT arguments, --input FILE, or pipe texts to stdin")
     top_k = min(top_k, len(predictor.classes_))
-    chunks = _prediction_chunks(predictor, examples, batch_size, output_format, [str(column) for column in keep_columns], top_k)
+    chunks = _prediction_chunks(predictor, parts, batch_size, output_format, [str(column) for column in keep_columns], top_k)
     if output:
         write_text_atomically(output, chunks)
     else:
@@ -512,23 +516,23 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
             click.echo(chunk, nl=False)
 
 
-def _input_examples(path, options):
-    """(text, kept values) of the --input file's rows, read lazily; then a line about skipped bad rows."""
+def _input_parts(path, options, size):
+    """The --input file's texts as Corpora of ``size``, read lazily; then a line about skipped bad rows."""
     skipped = []
-    yield from iter_texts(path, options, skipped)
+    yield from iter_corpora(path, options, size, labelled=False, skipped=skipped)
     if skipped:
         click.echo(skipped_summary(path, skipped), err=True)
 
 
-def _prediction_chunks(predictor, examples, batch_size, output_format, kept_names, top_k):
-    """The predictions of ``examples``, (text, kept values) pairs, as text in ``output_format``:
-    CSV's header, then a chunk per ``batch_size`` texts, so that no more are held at once."""
+def _prediction_chunks(predictor, parts, batch_size, output_format, kept_names, top_k):
+    """The predictions of the texts of ``parts`` (Corpora) as text in ``output_format``: CSV's
+    header, then a chunk per part, so that no more texts are held at once."""
     if output_format == "csv":
         yield _csv_line([*kept_names, "text", "label", "score", *_top_k_names(top_k)])
-    while batch := list(itertools.islice(examples, batch_size)):
-        texts = [text for text, _ in batch]
-        outputs = predictor.predict_outputs(texts, batch_size=batch_size)
-        rows = _prediction_rows(texts, [kept for _, kept in batch], kept_names, outputs, predictor.classes_, top_k)
+    for part in parts:
+        outputs = predictor.predict_outputs(part.texts, batch_size=batch_size)
+        kept = zip(*part.kept.values()) if part.kept else [()] * len(part)
+        rows = _prediction_rows(part.texts, kept, kept_names, outputs, predictor.classes_, top_k)
         yield "".join(_json_line(row) if output_format == "jsonl" else _csv_line(_csv_cells(row, kept_names)) for row in rows)
 
 

@@ -326,6 +326,10 @@ def test_evaluate_unknown_label(trained, tmp_path):
     write_csv(tmp_path / "t.csv", ["a cat", "a bird"], ["cat", "bird"])
     result = run("evaluate", output, "--test", tmp_path / "t.csv")
     assert_one_line_error(result, 1, f"{tmp_path}/t.csv, line 3: label 'bird' was not seen in training (known: cat, dog)")
+    (tmp_path / "s.csv").write_text("text,label\na cat,cat\na dog,dog,extra\nthe dog,dog\n")
+    skipped = run("evaluate", output, "--test", tmp_path / "s.csv", "--on-bad-row", "skip")
+    assert skipped.exit_code == 0, skipped.output
+    assert f"{tmp_path}/s.csv: skipped 1 bad row (line 3)" in skipped.output and "examples   2" in skipped.output
 
 
 def test_every_config_field_is_an_option_with_help():

@@ -12,7 +12,7 @@ from textlstm.data import (
     corpus_from_lines,
     detect_format,
     iter_examples,
-    iter_texts,
+    iter_corpora,
     read_corpus,
     read_texts,
 )
@@ -235,17 +235,21 @@ def test_columns_to_keep_that_cannot_be_read(tmp_path, name, content, column, me
         read_texts(path, options)
 
 
-def test_iter_texts_reads_lazily_and_says_when_there_were_none(tmp_path):
-    path = write(tmp_path, "t.csv", "text,id\na,1\nb,2,extra\n")
-    rows = iter_texts(path, ReadOptions(keep_columns="id"))
-    assert next(rows) == ("a", ("1",))
-    with pytest.raises(DataError, match="t.csv, line 3: 3 fields, but the header has 2$"):
-        next(rows)
+def test_iter_corpora_reads_parts_lazily_and_says_when_there_were_none(tmp_path):
+    path = write(tmp_path, "t.csv", "text,label,id\na,x,1\nb,y,2\nc,x,3\nd,y,4,extra\n")
+    parts = iter_corpora(path, ReadOptions(keep_columns="id"), size=2)
+    first = next(parts)
+    assert (first.texts, first.labels, first.kept, first.where(1)) == (["a", "b"], ["x", "y"], {"id": ["1", "2"]}, f"{path}, line 3")
+    with pytest.raises(DataError, match="t.csv, line 5: 4 fields, but the header has 3$"):
+        next(parts)  # the bad row, read only now, ends the part holding it
     skipped = []
-    assert list(iter_texts(path, ReadOptions(on_bad_row="skip"), skipped)) == [("a", ())] and skipped == [3]
-    empty = write(tmp_path, "e.csv", "text\n\n")
+    parts = list(iter_corpora(path, ReadOptions(on_bad_row="skip"), size=2, labelled=False, skipped=skipped))
+    assert [part.texts for part in parts] == [["a", "b"], ["c"]] and parts[0].labels is None and skipped == [5]
+    with pytest.warns(SkippedRowsWarning, match=r"t.csv: skipped 1 bad row \(line 5\)$"):
+        assert len(list(iter_corpora(path, ReadOptions(on_bad_row="skip"), size=10))) == 1
+    empty = write(tmp_path, "e.csv", "text,label\n\n")
     with pytest.raises(DataError, match=f"^{empty}: no examples$"):
-        list(iter_texts(empty))
+        list(iter_corpora(empty))
 
 
 def test_iteration_is_lazy(tmp_path):

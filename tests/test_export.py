@@ -138,6 +138,19 @@ def test_multi_label_export_joins_labels(multi_label_fitted, tmp_path):
     assert list(textlstm.load(tmp_path / "m").predict(MULTI_TEXTS)) == MULTI_LABELS
 
 
+def test_evaluate_file_reads_in_parts_and_gives_the_report_of_evaluate(fitted, exported, multi_label_fitted, tmp_path):
+    labels = [{"cat": "dog", "dog": "cat"}[label] if i in (1, 6, 7) else label for i, label in enumerate(LABELS)]
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in zip(TEXTS, labels)), encoding="utf-8")
+    expected = fitted.evaluate(TEXTS, labels)
+    assert expected["accuracy"] == 0.75  # the three wrong labels cost what they should
+    assert fitted.evaluate_file(path, batch_size=5) == expected  # parts of 5, 5 and 2 texts
+    assert textlstm.load(exported).evaluate_file(path, batch_size=5) == textlstm.load(exported).evaluate(TEXTS, labels)
+    multi = tmp_path / "m.jsonl"
+    multi.write_text("".join(json.dumps({"text": t, "label": l.split("|")}) + "\n" for t, l in zip(MULTI_TEXTS, MULTI_LABELS)))
+    assert multi_label_fitted.evaluate_file(multi, batch_size=4) == multi_label_fitted.evaluate(MULTI_TEXTS, MULTI_LABELS)
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

@@ -15,7 +15,7 @@ from textlstm.data import Corpus
 from textlstm.describe import describe_model
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
-from textlstm.evaluation import evaluate_predictions
+from textlstm.evaluation import evaluate_file, evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, log_probabilities, write_export
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
@@ -376,6 +376,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """
         return evaluate_predictions(self.label_set_, *self._true_and_predicted(texts, labels, where))
 
+    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None):
+        """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
+        ``textlstm.evaluation.evaluate_file``)."""
+        return evaluate_file(self.label_set_, self._true_and_predicted, path, options, batch_size, skipped)
+
     def score(self, texts, labels, sample_weight=None):
         """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``;
         with ``sample_weight`` (n,), the weighted share of texts predicted right."""
@@ -385,12 +390,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         weights = sample_weights(sample_weight, len(true))
         return float(accuracy_score(true.astype(bool), predicted.astype(bool), sample_weight=weights))
 
-    def _true_and_predicted(self, texts, labels, where=None):
+    def _true_and_predicted(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
         """The labels given and the predicted ones, as indicators (n, classes)."""
         self._check_fitted()
         texts, labels = texts_and_labels(texts, labels, self.label_set_.multi_label)
         true = self.label_set_.encode(labels, where)
-        return true, self.label_set_.decide(self.predict_proba(texts), self.thresholds_)
+        return true, self.label_set_.decide(self.predict_proba(texts, batch_size), self.thresholds_)
 
     def export(self, path, force=False, files=None):
         """Write the export directory (SavedModel + textlstm.json + model.keras); see ``textlstm.export``."""

@@ -1,8 +1,8 @@
 """Read labelled or unlabelled texts: CSV/TSV, JSONL, a folder per class, fastText lines, plain text.
 
 One interface for every format: ``iter_examples`` yields ``(location, text, label, weight, kept)`` lazily
-(the streaming path uses it directly, and ``iter_texts`` for prediction); ``read_corpus`` and
-``read_texts`` collect it into a Corpus.
+(the streaming path uses it directly); ``read_corpus`` and ``read_texts`` collect it into a
+Corpus, ``iter_corpora`` into one Corpus per part for files of any size.
 Every error names the file, and the line where there is one. Rows that cannot be used (wrong
 number of fields, no label, broken JSON...) stop the read, or with ``on_bad_row="skip"`` are
 skipped and reported: never silently.
@@ -12,6 +12,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import itertools
 import json
 import math
 import warnings
@@ -192,20 +193,29 @@ def read_texts(path, options=None):
     return _collect(path, options, labelled=False)
 
 
-def iter_texts(path, options=None, skipped=None):
-    """Yield ``(text, kept)`` for each usable row of an unlabelled read, lazily: ``read_texts``
-    without holding the texts (``kept``: the row's values in ``options.keep_columns``).
+def iter_corpora(path, options=None, size=256, labelled=True, skipped=None):
+    """Yield the file's examples as Corpora of up to ``size`` each, read lazily: ``read_corpus``
+    (or, unlabelled, ``read_texts``) in parts, for files of any size. Each part's ``path`` is the
+    file's, so ``where`` names the file and line; its ``skipped`` is empty (see ``skipped``).
+
+    Args:
+        skipped: a list that receives the line numbers of skipped bad rows; without one, a
+            SkippedRowsWarning says at the end how many were skipped, as ``read_corpus`` does.
 
     Raises:
         DataError: as ``iter_examples``; and, once the file is read, when it had no examples.
     """
-    skipped = [] if skipped is None else skipped
+    options = options or ReadOptions()
+    lines = [] if skipped is None else skipped
+    rows = iter_examples(path, options, labelled, lines)
     count = 0
-    for _, text, _, _, kept in iter_examples(path, options, False, skipped):
-        count += 1
-        yield text, kept
+    while part := list(itertools.islice(rows, size)):
+        count += len(part)
+        yield _corpus(path, part, options, labelled, ())
     if not count:
-        raise _no_examples(path, skipped)
+        raise _no_examples(path, lines)
+    if lines and skipped is None:
+        warnings.warn(skipped_summary(path, lines), SkippedRowsWarning, stacklevel=2)
 
 
 def corpus_from_lines(lines, source="<stdin>"):
@@ -224,17 +234,17 @@ def skipped_summary(path, skipped):
 def _collect(path, options, labelled):
     options = options or ReadOptions()
     skipped = []
-    texts, labels, locations, weights, kept = [], [], [], [], []
-    for location, text, label, weight, values in iter_examples(path, options, labelled, skipped):
-        texts.append(text)
-        labels.append(label)
-        locations.append(location)
-        weights.append(weight)
-        kept.append(values)
-    if not texts:
+    rows = list(iter_examples(path, options, labelled, skipped))
+    if not rows:
         raise _no_examples(path, skipped)
     if skipped:
         warnings.warn(skipped_summary(path, skipped), SkippedRowsWarning, stacklevel=3)
+    return _corpus(path, rows, options, labelled, skipped)
+
+
+def _corpus(path, rows, options, labelled, skipped):
+    """A Corpus of ``iter_examples`` rows."""
+    locations, texts, labels, weights, kept = (list(column) for column in zip(*rows))
     weights = weights if options.weight_column is not None else None
     kept = {column: [values[i] for values in kept] for i, column in enumerate(options.keep_columns)} or None
     return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped), weights, kept)

@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn import metrics as skm
 
+from textlstm.data import iter_corpora
+
 
 def evaluate_predictions(label_set, true, predicted):
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
@@ -45,6 +47,23 @@ def evaluate_predictions(label_set, true, predicted):
         "multi_label": label_set.multi_label,
         "confusion_matrix": matrix,
     }
+
+
+def evaluate_file(label_set, true_and_predicted, path, options, batch_size, skipped=None):
+    """``evaluate_predictions`` on a labelled file of any size, read and predicted ``batch_size``
+    texts at a time (``textlstm.data.iter_corpora``, whose ``skipped`` this takes); only the true
+    and predicted indicators are kept, as (n, classes) bools.
+
+    Args:
+        true_and_predicted: (texts, labels, where, batch_size) -> (true, predicted) indicator
+            arrays (n, classes), a model's.
+    """
+    true, predicted = [], []
+    for part in iter_corpora(path, options, batch_size, skipped=skipped):
+        part_true, part_predicted = true_and_predicted(part.texts, part.labels, part.where, batch_size)
+        true.append(np.asarray(part_true, dtype=bool))
+        predicted.append(np.asarray(part_predicted, dtype=bool))
+    return evaluate_predictions(label_set, np.concatenate(true), np.concatenate(predicted))
 
 
 def format_report(report):

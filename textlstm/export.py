@@ -26,7 +26,7 @@ import tensorflow as tf
 from textlstm import __version__
 from textlstm.config import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Config, upgrade_config
 from textlstm.errors import ExportError
-from textlstm.evaluation import evaluate_predictions
+from textlstm.evaluation import evaluate_file, evaluate_predictions
 from textlstm.files import apply_umask, nearest_existing
 from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
 from textlstm.labels import LabelSet
@@ -353,9 +353,17 @@ class Predictor:
         Args:
             where: ``where(i)`` names example ``i`` in errors about labels unknown to the model.
         """
+        return evaluate_predictions(self.label_set, *self._true_and_predicted(texts, labels, where))
+
+    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None):
+        """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
+        ``textlstm.evaluation.evaluate_file``)."""
+        return evaluate_file(self.label_set, self._true_and_predicted, path, options, batch_size, skipped)
+
+    def _true_and_predicted(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
+        """The labels given and the predicted ones, as indicators (n, classes)."""
         true = self.label_set.encode(list(labels), where)
-        predicted = self.label_set.decide(self.predict_proba(texts), self.metadata["thresholds"])
-        return evaluate_predictions(self.label_set, true, predicted)
+        return true, self.label_set.decide(self.predict_proba(texts, batch_size), self.metadata["thresholds"])
 
 
 def log_probabilities(probabilities):
