@@ -57,6 +57,7 @@ import textlstm  # noqa: E402
 from textlstm.config import Config, shown_default  # noqa: E402
 from textlstm.data import (  # noqa: E402
     FORMATS,
+    Corpus,
     ReadOptions,
     SkippedRowsWarning,
     corpus_from_lines,
@@ -280,7 +281,7 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, tens
         classifier = textlstm.TextClassifier(config).fit_file(
             train_file, train_options, dev_file, verbose=verbose, callbacks=callbacks
         )
-        test_corpus = _read(read_corpus, test_file, options) if test_file else None
+        test = (test_file, options) if test_file else None
         _echo_outcome(classifier, dev_file, quiet)
     else:
         train_corpus, dev_corpus, test_corpus = _training_data(
@@ -296,8 +297,9 @@ def train(train_file, dev_file, test_file, output, force, quiet, streaming, tens
             callbacks=callbacks,
         )
         _echo_outcome(classifier, dev_corpus and dev_corpus.path, quiet)
+        test = test_corpus
     summary = None if streaming else _data_summary(train_corpus, dev_corpus, test_corpus, config)
-    _evaluate_and_export(classifier, test_corpus, output, force, summary)
+    _evaluate_and_export(classifier, test, output, force, summary)
 
 
 def _tensorboard_callbacks(log_dir):
@@ -318,18 +320,29 @@ def _data_summary(train_corpus, dev_corpus, test_corpus, config):
     return format_summary(summarize(given, config.tokenizer, config.lowercase))
 
 
-def _evaluate_and_export(classifier, test_corpus, output, force, data_summary, files=None):
+def _evaluate_and_export(classifier, test, output, force, data_summary, files=None):
     """Print validation (and test) metrics, then write the export with metrics.json, history.json and
-    report.html."""
+    report.html.
+
+    Args:
+        test: None; a Corpus; or (path, ReadOptions) of a file to evaluate in parts (a streamed fit's).
+    """
     metrics = {"validation": classifier.validation_report_}
     click.echo("\nValidation\n" + format_report(classifier.validation_report_))
-    if test_corpus is not None:
-        metrics["test"] = classifier.evaluate(test_corpus.texts, test_corpus.labels, test_corpus.where)
-        click.echo(f"\nTest ({test_corpus.path})\n" + format_report(metrics["test"]))
+    example = "some text to classify"
+    if isinstance(test, Corpus):
+        metrics["test"] = classifier.evaluate(test.texts, test.labels, test.where)
+        test_path, example = test.path, test.texts[0]
+    elif test is not None:
+        (test_path, options), skipped = test, []
+        metrics["test"] = classifier.evaluate_file(test_path, options, skipped=skipped)
+        if skipped:
+            click.echo(skipped_summary(test_path, skipped), err=True)
+    if test is not None:
+        click.echo(f"\nTest ({test_path})\n" + format_report(metrics["test"]))
     report = training_report(classifier, data_summary)
     files = {"metrics.json": metrics, "history.json": classifier.history_, "report.html": report, **(files or {})}
     classifier.export(output, force=force, files=files)
-    example = test_corpus.texts[0] if test_corpus else "some text to classify"
     click.echo(f"\nExport written to {output}/ (SavedModel, model.keras, textlstm.json, {', '.join(files)}).")
     click.echo(f"Predict with:\n  textlstm predict {shlex.quote(output)} {shlex.quote(example)}")
 

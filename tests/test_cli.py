@@ -435,10 +435,14 @@ def test_registered_data_set_without_test_split_gets_a_seeded_one(tmp_path):
 
 
 def test_train_streaming(workspace, tmp_path):
+    test = tmp_path / "test.csv"
+    test.write_text((workspace / "test.csv").read_text() + "a bad,row,here\n")
     result = run("train", "--train", workspace / "train.csv", "--dev", workspace / "train.csv", "--test",
-                 workspace / "test.csv", "--streaming", "--output", tmp_path / "m", *STREAMED_OPTIONS)
+                 test, "--on-bad-row", "skip", "--streaming", "--output", tmp_path / "m", *STREAMED_OPTIONS)
     assert result.exit_code == 0, result.output
     assert f"Streaming {workspace / 'train.csv'}" in result.output
+    assert f"{test}: skipped 1 bad row (line 6)" in result.output  # the test file is read in parts, after training
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["examples"] == 4
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["accuracy"] == 1.0
     assert_one_line_error(run("train", "--streaming", "--output", tmp_path / "n"), 2, "--streaming reads a --train file")
 
