@@ -211,7 +211,7 @@ def iter_corpora(path, options=None, size=256, labelled=True, skipped=None):
     count = 0
     while part := list(itertools.islice(rows, size)):
         count += len(part)
-        yield _corpus(path, part, options, labelled, ())
+        yield _corpus(path, [list(column) for column in zip(*part)], options, labelled, ())
     if not count:
         raise _no_examples(path, lines)
     if lines and skipped is None:
@@ -234,17 +234,20 @@ def skipped_summary(path, skipped):
 def _collect(path, options, labelled):
     options = options or ReadOptions()
     skipped = []
-    rows = list(iter_examples(path, options, labelled, skipped))
-    if not rows:
+    columns = [], [], [], [], []
+    for row in iter_examples(path, options, labelled, skipped):
+        for column, value in zip(columns, row):
+            column.append(value)
+    if not columns[0]:
         raise _no_examples(path, skipped)
     if skipped:
         warnings.warn(skipped_summary(path, skipped), SkippedRowsWarning, stacklevel=3)
-    return _corpus(path, rows, options, labelled, skipped)
+    return _corpus(path, columns, options, labelled, skipped)
 
 
-def _corpus(path, rows, options, labelled, skipped):
-    """A Corpus of ``iter_examples`` rows."""
-    locations, texts, labels, weights, kept = (list(column) for column in zip(*rows))
+def _corpus(path, columns, options, labelled, skipped):
+    """A Corpus of ``iter_examples`` rows given as five lists: locations, texts, labels, weights, kept."""
+    locations, texts, labels, weights, kept = columns
     weights = weights if options.weight_column is not None else None
     kept = {column: [values[i] for values in kept] for i, column in enumerate(options.keep_columns)} or None
     return Corpus(str(path), texts, labels if labelled else None, locations, tuple(skipped), weights, kept)
