@@ -516,8 +516,7 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
     elif input_file and input_file != "-":
         parts = _input_parts(input_file, options, batch_size)
     elif input_file == "-" or not sys.stdin.isatty():
-        lines = iter(sys.stdin)
-        parts = (corpus_from_lines(part) for part in iter(lambda: list(itertools.islice(lines, batch_size)), []))
+        parts = _line_parts(sys.stdin, batch_size)
     else:
         raise click.UsageError("nothing to classify: give TEXT arguments, --input FILE, or pipe texts to stdin")
     top_k = min(top_k, len(predictor.classes_))
@@ -537,16 +536,26 @@ def _input_parts(path, options, size):
         click.echo(skipped_summary(path, skipped), err=True)
 
 
+def _line_parts(lines, size):
+    """Corpora of ``size`` lines each (the last one shorter), read from ``lines`` as they come."""
+    lines = iter(lines)
+    while part := list(itertools.islice(lines, size)):
+        yield corpus_from_lines(part)
+
+
 def _prediction_chunks(predictor, parts, batch_size, output_format, kept_names, top_k):
     """The predictions of the texts of ``parts`` (Corpora) as text in ``output_format``: CSV's
     header, then a chunk per part, so that no more texts are held at once."""
     if output_format == "csv":
-        yield _csv_line([*kept_names, "text", "label", "score", *_top_k_names(top_k)])
+        yield _csv_text([[*kept_names, "text", "label", "score", *_top_k_names(top_k)]])
     for part in parts:
         outputs = predictor.predict_outputs(part.texts, batch_size=batch_size)
         kept = zip(*part.kept.values()) if part.kept else [()] * len(part)
         rows = _prediction_rows(part.texts, kept, kept_names, outputs, predictor.classes_, top_k)
-        yield "".join(_json_line(row) if output_format == "jsonl" else _csv_line(_csv_cells(row, kept_names)) for row in rows)
+        if output_format == "jsonl":
+            yield "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        else:
+            yield _csv_text(_csv_cells(row, kept_names) for row in rows)
 
 
 def _top_k_names(top_k):
@@ -568,10 +577,6 @@ def _prediction_rows(texts, kept, kept_names, outputs, classes, top_k):
         }
 
 
-def _json_line(row):
-    return json.dumps(row, ensure_ascii=False) + "\n"
-
-
 def _csv_cells(row, kept_names):
     """A prediction's CSV cells: kept values (one that is not a string as JSON, a missing one
     empty), text, label, score, then label_N, probability_N."""
@@ -579,9 +584,10 @@ def _csv_cells(row, kept_names):
     return [*kept, row["text"], row["label"], row["score"], *[cell for item in row["top_k"] for cell in (item["label"], item["probability"])]]
 
 
-def _csv_line(cells):
+def _csv_text(rows):
+    """CSV lines of ``rows``, lists of cells."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
