@@ -494,7 +494,7 @@ def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs
 @click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels to list per text, most probable first.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write predictions to this file instead of stdout.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Texts per call of the model.")
-@click.option("--keep-column", "keep_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) of --input copied into each prediction under its own name, e.g. an id; repeat for several.")
+@click.option("--keep-column", "keep_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) of --input copied into each prediction, e.g. an id; COLUMN=NAME copies it under another name (label=true_label). Repeat for several.")
 @read_options(format_option="--input-format")
 def predict(export_dir, texts, input_file, output_format, top_k, output, batch_size, keep_columns, **kwargs):
     """Classify texts with an export directory: the TEXTS given, or a lone - to read them from stdin."""
@@ -503,13 +503,21 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
         raise click.UsageError("give TEXT arguments or --input, not both")
     if texts == ("-",):
         texts, input_file = (), "-"
-    if keep_columns:
+    kept = [value.rsplit("=", 1) if "=" in value else (value, value) for value in keep_columns]  # (column, name)
+    if kept:
         if input_file in (None, "-"):
             raise click.UsageError("--keep-column copies columns of an --input file; TEXT arguments and stdin have none")
-        options = dataclasses.replace(options, keep_columns=tuple(_column(value) for value in keep_columns))
-    taken = [value for value in keep_columns if value in ("text", "label", "score", "top_k", *_top_k_names(top_k))]
+        options = dataclasses.replace(options, keep_columns=tuple(_column(column) for column, _ in kept))
+    names = [name for _, name in kept]
+    twice = [name for index, name in enumerate(names) if name in names[:index]]
+    if twice:
+        raise click.BadParameter(f"two columns would be copied as {twice[0]!r}; give one another name with COLUMN=NAME", param_hint="'--keep-column'")
+    taken = [name for name in names if name in ("text", "label", "score", "top_k", *_top_k_names(top_k))]
     if taken:
-        raise click.BadParameter(f"{taken[0]!r} is a field of the predictions themselves; copy another column", param_hint="'--keep-column'")
+        raise click.BadParameter(
+            f"{taken[0]!r} is a field of the predictions themselves; copy it under another name, e.g. {taken[0]}=true_{taken[0]}",
+            param_hint="'--keep-column'",
+        )
     predictor = textlstm.load(export_dir)
     if texts:
         parts = [corpus_from_lines(texts, source="arguments")]
@@ -520,7 +528,7 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
     else:
         raise click.UsageError("nothing to classify: give TEXT arguments, --input FILE, or pipe texts to stdin")
     top_k = min(top_k, len(predictor.classes_))
-    chunks = _prediction_chunks(predictor, parts, batch_size, output_format, [str(column) for column in keep_columns], top_k)
+    chunks = _prediction_chunks(predictor, parts, batch_size, output_format, names, top_k)
     if output:
         write_text_atomically(output, chunks)
     else:

@@ -122,20 +122,20 @@ def test_predict_keeps_columns_of_the_input_rows_it_classifies(trained, tmp_path
     _, output = trained
     rows = tmp_path / "rows.csv"
     rows.write_text('id,text,source\n17,"a small cat purrs",web\n18\n19,"the dog barks loudly",\n', encoding="utf-8")
-    as_csv = run("predict", output, "--input", rows, "--keep-column", "id", "--keep-column", "2", "--format", "csv",
+    as_csv = run("predict", output, "--input", rows, "--keep-column", "id", "--keep-column", "2=source", "--format", "csv",
                  "--on-bad-row", "skip", "--batch-size", "1")  # read, classified and written a text at a time
     assert as_csv.exit_code == 0, as_csv.output
     assert f"{rows}: skipped 1 bad row (line 3)" in as_csv.output
     lines = [line for line in as_csv.output.splitlines() if "skipped" not in line]
-    assert lines[0] == "id,2,text,label,score,label_1,probability_1"
+    assert lines[0] == "id,source,text,label,score,label_1,probability_1"
     assert [line.split(",")[:4] for line in lines[1:]] == [["17", "web", "a small cat purrs", "cat"], ["19", "", "the dog barks loudly", "dog"]]
     records = tmp_path / "rows.jsonl"
     records.write_text('{"text": "a small cat purrs", "meta": {"id": 17}}\n{"text": "the dog barks loudly"}\n', encoding="utf-8")
-    as_jsonl = run("predict", output, "--input", records, "--keep-column", "meta.id")
+    as_jsonl = run("predict", output, "--input", records, "--keep-column", "meta.id", "--keep-column", "text=given")
     assert as_jsonl.exit_code == 0, as_jsonl.output
     predictions = [json.loads(line) for line in as_jsonl.output.splitlines()]
     assert [(p["meta.id"], p["label"]) for p in predictions] == [(17, "cat"), (None, "dog")]
-    assert list(predictions[0])[:2] == ["meta.id", "text"]
+    assert list(predictions[0])[:3] == ["meta.id", "given", "text"] and predictions[1]["given"] == "the dog barks loudly"
 
 
 def test_predict_stops_at_a_bad_row_past_the_first_batches_and_writes_no_output(trained, tmp_path):
@@ -307,7 +307,10 @@ def test_predict_usage_errors(trained, tmp_path):
                           "--keep-column copies columns of an --input file; TEXT arguments and stdin have none")
     (tmp_path / "a.csv").write_text("text,label,id\na,b,1\n")
     assert_one_line_error(run("predict", output, "--input", tmp_path / "a.csv", "--keep-column", "label"), 2,
-                          "Invalid value for '--keep-column': 'label' is a field of the predictions themselves; copy another column")
+                          "Invalid value for '--keep-column': 'label' is a field of the predictions themselves; "
+                          "copy it under another name, e.g. label=true_label")
+    assert_one_line_error(run("predict", output, "--input", tmp_path / "a.csv", "--keep-column", "id", "--keep-column", "label=id"), 2,
+                          "Invalid value for '--keep-column': two columns would be copied as 'id'; give one another name with COLUMN=NAME")
     assert_one_line_error(run("predict", output, "--input", tmp_path / "a.csv", "--keep-column", "ID"), 1,
                           f"{tmp_path}/a.csv: no column 'ID' in the header (columns: text, label, id)")
     (tmp_path / "a.txt").write_text("a\n")
