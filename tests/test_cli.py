@@ -441,7 +441,7 @@ def test_train_streaming(workspace, tmp_path):
     test = tmp_path / "test.csv"
     test.write_text((workspace / "test.csv").read_text() + "a bad,row,here\n")
     result = run("train", "--train", workspace / "train.csv", "--dev", workspace / "train.csv", "--test",
-                 test, "--on-bad-row", "skip", "--streaming", "--output", tmp_path / "m", *STREAMED_OPTIONS)
+                 test, "--on-bad-row", "skip", "--streaming", "--output", tmp_path / "m", *STREAMED_OPTIONS, "--members", "1")
     assert result.exit_code == 0, result.output
     assert f"Streaming {workspace / 'train.csv'}" in result.output
     assert f"{test}: skipped 1 bad row (line 6)" in result.output  # the test file is read in parts, after training
