@@ -244,9 +244,14 @@ def _read(reader, path, options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkippedRowsWarning)
         corpus = reader(path, options)
-    if corpus.skipped:
-        click.echo(skipped_summary(path, list(corpus.skipped)), err=True)
+    _echo_skipped(path, corpus.skipped)
     return corpus
+
+
+def _echo_skipped(path, skipped):
+    """On stderr, the line saying which bad rows of ``path`` were skipped, if any were."""
+    if skipped:
+        click.echo(skipped_summary(path, list(skipped)), err=True)
 
 
 @main.command()
@@ -336,8 +341,7 @@ def _evaluate_and_export(classifier, test, output, force, data_summary, files=No
     elif test is not None:
         (test_path, options), skipped = test, []
         metrics["test"] = classifier.evaluate_file(test_path, options, skipped=skipped)
-        if skipped:
-            click.echo(skipped_summary(test_path, skipped), err=True)
+        _echo_skipped(test_path, skipped)
     if test is not None:
         click.echo(f"\nTest ({test_path})\n" + format_report(metrics["test"]))
     report = training_report(classifier, data_summary)
@@ -478,8 +482,7 @@ def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs
     else:
         skipped = []
         report = predictor.evaluate_file(test_file, options, skipped=skipped)
-        if skipped:
-            click.echo(skipped_summary(test_file, skipped), err=True)
+        _echo_skipped(test_file, skipped)
     click.echo(f"Test ({test_file})\n" + format_report(report))
     if output:
         write_text_atomically(output, json.dumps(report, indent=2, ensure_ascii=False))
@@ -540,8 +543,7 @@ def _input_parts(path, options, size):
     """The --input file's texts as Corpora of ``size``, read lazily; then a line about skipped bad rows."""
     skipped = []
     yield from iter_corpora(path, options, size, labelled=False, skipped=skipped)
-    if skipped:
-        click.echo(skipped_summary(path, skipped), err=True)
+    _echo_skipped(path, skipped)
 
 
 def _line_parts(lines, size):

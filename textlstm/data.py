@@ -400,9 +400,11 @@ def _csv_rows(path, options, labelled, format):
         named = next(column for column in wanted if not isinstance(column, int))
         raise DataError(f"{path}: column {named!r} is a name, but the file has no header; give column indices")
     positions = [column if isinstance(column, int) else index[column] for column in wanted]
-    text_positions = positions[: len(options.text_columns)]
-    keep_positions = positions[len(positions) - len(options.keep_columns) :]
-    weight_position = positions[len(positions) - len(options.keep_columns) - 1]
+    # ``wanted`` in order: the text columns, then the label, weight and kept ones that are read.
+    texts_end = len(options.text_columns)
+    text_positions, keep_positions = positions[:texts_end], positions[texts_end + labelled + weighted :]
+    label_position = positions[texts_end] if labelled else None
+    weight_position = positions[texts_end + labelled] if weighted else None
     start = counter.count + 1
     while True:
         try:
@@ -425,7 +427,7 @@ def _csv_rows(path, options, labelled, format):
         text = " ".join(row[position] for position in text_positions)
         label = weight = None
         if labelled:
-            label = _clean_label(row[positions[len(options.text_columns)]])
+            label = _clean_label(row[label_position])
             if label is None:
                 yield _BadRow(line, f"empty label in column {options.label_column!r}")
                 continue

@@ -119,7 +119,7 @@ class ReadingErrors:
     there; ``with errors:`` around the training raises that one-line error instead.
 
     Attributes:
-        raised: the DataErrors and OSErrors the generators raised, first first.
+        raised: the DataErrors and OSErrors the generators raised, in the order they were raised.
     """
 
     def __init__(self):
