@@ -72,7 +72,7 @@ from textlstm.describe import describe_model, format_description  # noqa: E402
 from textlstm.embeddings import check_vectors_path  # noqa: E402
 from textlstm.explain import explanations_html, format_explanation  # noqa: E402
 from textlstm.export import check_writable, load_keras_model  # noqa: E402
-from textlstm.files import write_text_atomically  # noqa: E402
+from textlstm.files import write_text_atomically, write_texts_atomically  # noqa: E402
 from textlstm.labels import LabelSet  # noqa: E402
 from textlstm.model import build_model  # noqa: E402
 from textlstm.report import training_report  # noqa: E402
@@ -81,6 +81,7 @@ from textlstm.streaming import AUTO_THRESHOLD_BYTES  # noqa: E402
 from textlstm.summary import format_summary, summarize  # noqa: E402
 from textlstm.threads import use_rnn_threads  # noqa: E402
 from textlstm.training import branch_mix_text, ngram_fit_text  # noqa: E402
+from textlstm.wording import counted  # noqa: E402
 from textlstm.tuning import OBJECTIVE, SEARCH_SPACE  # noqa: E402
 
 
@@ -467,26 +468,60 @@ def _echo_outcome(classifier, dev_path, quiet):
 @click.argument("export_dir", type=click.Path())
 @click.option("--test", "test_file", type=existing_data, help="Labelled data to evaluate on.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Also save the metrics as JSON to this file.")
+@click.option("--misclassified", "misclassified_file", type=click.Path(dir_okay=False), help="Also write every misclassified text to this .csv, .tsv or .jsonl file (where, text, label, predicted, score, loss), largest loss first: the most confident mistakes.")
 @dataset_options
 @read_options()
-def evaluate(export_dir, test_file, output, dataset, cache_dir, mirror, **kwargs):
+def evaluate(export_dir, test_file, output, misclassified_file, dataset, cache_dir, mirror, **kwargs):
     """Evaluate an export directory on labelled data (--test FILE, or the test split of --dataset)."""
     options = _read_options(kwargs)
     if bool(test_file) == bool(dataset):
         raise click.UsageError("give --test FILE or --dataset NAME (one of them)")
+    misclassified_format = misclassified_file and _records_format(misclassified_file, "--misclassified")
+    if output and misclassified_file and Path(output).resolve() == Path(misclassified_file).resolve():
+        raise click.UsageError("--output and --misclassified name the same file; give each its own")
     predictor = textlstm.load(export_dir)
+    misclassified = [] if misclassified_file else None
     if dataset:
         corpus = _registered_splits(dataset, predictor.config.seed, cache_dir, mirror)["test"]
         test_file = corpus.path
-        report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where)
+        report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where, misclassified)
     else:
         skipped = []
-        report = predictor.evaluate_file(test_file, options, skipped=skipped)
+        report = predictor.evaluate_file(test_file, options, skipped=skipped, misclassified=misclassified)
         _echo_skipped(test_file, skipped)
     click.echo(f"Test ({test_file})\n" + format_report(report))
-    if output:
-        write_text_atomically(output, json.dumps(report, indent=2, ensure_ascii=False))
-        click.echo(f"\nMetrics saved to {output}")
+    files = {output: json.dumps(report, indent=2, ensure_ascii=False)} if output else {}
+    if misclassified_file:
+        misclassified.sort(key=lambda record: -record["loss"])
+        files[misclassified_file] = _records_text(misclassified, MISCLASSIFIED_FIELDS, misclassified_format)
+    write_texts_atomically(files)
+    saved = [f"Metrics saved to {output}"] if output else []
+    if misclassified_file:
+        saved.append(f"{counted(len(misclassified), 'misclassified text')} written to {misclassified_file} (largest loss first)")
+    if saved:
+        click.echo("\n" + "\n".join(saved))
+
+
+MISCLASSIFIED_FIELDS = ("where", "text", "label", "predicted", "score", "loss")
+
+
+def _records_format(path, option):
+    """csv, tsv or jsonl, from the extension of ``path``; another is a usage error naming ``option``."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".tsv", ".jsonl"):
+        raise click.BadParameter(f"{path}: the name must end in .csv, .tsv or .jsonl, the format to write", param_hint=f"'{option}'")
+    return suffix[1:]
+
+
+def _records_text(records, fields, output_format):
+    """``records`` (dicts with ``fields``) as CSV or TSV with a header row, or as JSON lines."""
+    if output_format == "jsonl":
+        return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t" if output_format == "tsv" else ",", lineterminator="\n")
+    writer.writerow(fields)
+    writer.writerows([record[field] for field in fields] for record in records)
+    return buffer.getvalue()
 
 
 @main.command()

@@ -1,8 +1,10 @@
 """The CLI end to end with click's CliRunner, and every bad input: one line, no traceback, nothing written."""
 
+import csv
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -88,6 +90,23 @@ def test_evaluate(trained, workspace, tmp_path):
     assert result.exit_code == 0, result.output
     assert "accuracy   1.0000" in result.output
     assert json.loads((tmp_path / "m.json").read_text())["examples"] == 4
+
+
+def test_evaluate_writes_the_misclassified_texts_largest_loss_first(trained, workspace, tmp_path):
+    _, output = trained
+    flipped = [{"cat": "dog", "dog": "cat"}[label] if i in (1, 3) else label for i, label in enumerate(LABELS[:4])]
+    write_csv(tmp_path / "t.csv", TEXTS[:4], flipped)  # the model gets all four right (test_evaluate)
+    result = run("evaluate", output, "--test", tmp_path / "t.csv", "--misclassified", tmp_path / "wrong.csv")
+    assert result.exit_code == 0, result.output
+    assert "accuracy   0.5000" in result.output
+    assert f"2 misclassified texts written to {tmp_path / 'wrong.csv'} (largest loss first)" in result.output
+    with open(tmp_path / "wrong.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert sorted(row["where"] for row in rows) == [f"{tmp_path / 't.csv'}, line {i + 2}" for i in (1, 3)]
+    assert [row["label"] for row in rows] != [row["predicted"] for row in rows]
+    assert float(rows[0]["loss"]) >= float(rows[1]["loss"])
+    assert all(math.isclose(float(row["loss"]), -math.log(1 - float(row["score"])), abs_tol=1e-5) for row in rows)  # two classes
+
 
 
 def test_predict_arguments_jsonl_top_k(trained):

@@ -142,10 +142,16 @@ def test_evaluate_file_reads_in_parts_and_gives_the_report_of_evaluate(fitted, e
     labels = [{"cat": "dog", "dog": "cat"}[label] if i in (1, 6, 7) else label for i, label in enumerate(LABELS)]
     path = tmp_path / "t.jsonl"
     path.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in zip(TEXTS, labels)), encoding="utf-8")
-    expected = fitted.evaluate(TEXTS, labels)
+    in_memory, from_file = [], []
+    expected = fitted.evaluate(TEXTS, labels, misclassified=in_memory)
     assert expected["accuracy"] == 0.75  # the three wrong labels cost what they should
-    assert fitted.evaluate_file(path, batch_size=5) == expected  # parts of 5, 5 and 2 texts
-    assert textlstm.load(exported).evaluate_file(path, batch_size=5) == textlstm.load(exported).evaluate(TEXTS, labels)
+    assert fitted.evaluate_file(path, batch_size=5, misclassified=from_file) == expected  # parts of 5, 5 and 2 texts
+    assert [(r["where"], r["text"], r["label"]) for r in in_memory] == [(f"example {i}", TEXTS[i], labels[i]) for i in (1, 6, 7)]
+    assert [r["where"] for r in from_file] == [f"{path}, line {i + 1}" for i in (1, 6, 7)]
+    assert [{**r, "where": None} for r in from_file] == [pytest.approx({**r, "where": None}, abs=1e-5) for r in in_memory]
+    predictor, exported_records = textlstm.load(exported), []
+    assert predictor.evaluate_file(path, batch_size=5, misclassified=exported_records) == predictor.evaluate(TEXTS, labels)
+    assert [r["text"] for r in exported_records] == [TEXTS[i] for i in (1, 6, 7)]
     multi = tmp_path / "m.jsonl"
     multi.write_text("".join(json.dumps({"text": t, "label": l.split("|")}) + "\n" for t, l in zip(MULTI_TEXTS, MULTI_LABELS)))
     assert multi_label_fitted.evaluate_file(multi, batch_size=4) == multi_label_fitted.evaluate(MULTI_TEXTS, MULTI_LABELS)

@@ -15,7 +15,7 @@ from textlstm.data import Corpus
 from textlstm.describe import describe_model
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
-from textlstm.evaluation import evaluate_file, evaluate_predictions
+from textlstm.evaluation import evaluate_file, evaluate_judged, evaluate_predictions
 from textlstm.export import PREDICT_BATCH, load_keras_model, log_probabilities, write_export
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
@@ -368,34 +368,39 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             return self.classes_[decided.argmax(axis=1)]
         return np.array(self.label_set_.decode(decided), dtype=object)
 
-    def evaluate(self, texts, labels, where=None):
+    def evaluate(self, texts, labels, where=None, misclassified=None):
         """Metrics (accuracy, macro-F1, per class, confusion matrix) of predictions on labelled texts.
 
         Args:
-            where: ``where(i)`` names example ``i`` in errors about unknown labels.
+            where: ``where(i)`` names example ``i`` in errors about unknown labels, and in records.
+            misclassified: None, or a list to which a record of each misclassified text is
+                appended (``textlstm.evaluation.misclassified_texts``: where, text, label,
+                predicted, score, loss).
         """
-        return evaluate_predictions(self.label_set_, *self._true_and_predicted(texts, labels, where))
+        return evaluate_judged(self.label_set_, self._judge(texts, labels, where), where, misclassified)
 
-    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None):
+    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None):
         """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
-        ``textlstm.evaluation.evaluate_file``)."""
-        return evaluate_file(self.label_set_, self._true_and_predicted, path, options, batch_size, skipped)
+        ``textlstm.evaluation.evaluate_file``); records name the file and line."""
+        return evaluate_file(self.label_set_, self._judge, path, options, batch_size, skipped, misclassified)
 
     def score(self, texts, labels, sample_weight=None):
         """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``;
         with ``sample_weight`` (n,), the weighted share of texts predicted right."""
         if sample_weight is None:
             return self.evaluate(texts, labels)["accuracy"]
-        true, predicted = self._true_and_predicted(texts, labels)
+        _, true, _, predicted = self._judge(texts, labels)
         weights = sample_weights(sample_weight, len(true))
         return float(accuracy_score(true.astype(bool), predicted.astype(bool), sample_weight=weights))
 
-    def _true_and_predicted(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
-        """The labels given and the predicted ones, as indicators (n, classes)."""
+    def _judge(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
+        """(texts, true, probabilities, predicted): the texts as str, the labels given and the
+        predicted ones as indicators (n, classes), and the probabilities (n, classes)."""
         self._check_fitted()
         texts, labels = texts_and_labels(texts, labels, self.label_set_.multi_label)
         true = self.label_set_.encode(labels, where)
-        return true, self.label_set_.decide(self.predict_proba(texts, batch_size), self.thresholds_)
+        probabilities = self.predict_proba(texts, batch_size)
+        return texts, true, probabilities, self.label_set_.decide(probabilities, self.thresholds_)
 
     def export(self, path, force=False, files=None):
         """Write the export directory (SavedModel + textlstm.json + model.keras); see ``textlstm.export``."""

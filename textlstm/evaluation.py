@@ -5,6 +5,8 @@ from sklearn import metrics as skm
 
 from textlstm.data import iter_corpora
 
+LOSS_EPSILON = 1e-7  # keras.config.epsilon(), which Keras's cross-entropies clip probabilities by
+
 
 def evaluate_predictions(label_set, true, predicted):
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
@@ -49,21 +51,80 @@ def evaluate_predictions(label_set, true, predicted):
     }
 
 
-def evaluate_file(label_set, true_and_predicted, path, options, batch_size, skipped=None):
-    """``evaluate_predictions`` on a labelled file of any size, read and predicted ``batch_size``
-    texts at a time (``textlstm.data.iter_corpora``, whose ``skipped`` this takes); only the true
-    and predicted indicators are kept, as (n, classes) bools.
+def evaluate_judged(label_set, judged, where=None, misclassified=None):
+    """``evaluate_predictions`` of a model's judgement of labelled texts.
 
     Args:
-        true_and_predicted: (texts, labels, where, batch_size) -> (true, predicted) indicator
-            arrays (n, classes), a model's.
+        judged: (texts, true, probabilities, predicted): the n texts, the true and the predicted
+            indicators (n, classes), and the probabilities (n, classes) the prediction came from.
+        where: ``where(i)`` names text ``i`` in the records (default ``"example i"``).
+        misclassified: None, or a list to which ``misclassified_texts``' records are appended.
+    """
+    if misclassified is not None:
+        misclassified.extend(misclassified_texts(label_set, *judged, where))
+    return evaluate_predictions(label_set, judged[1], judged[3])
+
+
+def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, misclassified=None):
+    """``evaluate_predictions`` on a labelled file of any size, read and predicted ``batch_size``
+    texts at a time (``textlstm.data.iter_corpora``, whose ``skipped`` this takes); only the true
+    and predicted indicators are kept, as (n, classes) bools, and the misclassified texts' records
+    where ``misclassified`` is a list.
+
+    Args:
+        judge: (texts, labels, where, batch_size) -> (texts, true, probabilities, predicted), as
+            ``evaluate_judged`` takes them: a model's.
     """
     true, predicted = [], []
     for part in iter_corpora(path, options, batch_size, skipped=skipped):
-        part_true, part_predicted = true_and_predicted(part.texts, part.labels, part.where, batch_size)
-        true.append(np.asarray(part_true, dtype=bool))
-        predicted.append(np.asarray(part_predicted, dtype=bool))
+        judged = judge(part.texts, part.labels, part.where, batch_size)
+        if misclassified is not None:
+            misclassified.extend(misclassified_texts(label_set, *judged, part.where))
+        true.append(np.asarray(judged[1], dtype=bool))
+        predicted.append(np.asarray(judged[3], dtype=bool))
     return evaluate_predictions(label_set, np.concatenate(true), np.concatenate(predicted))
+
+
+def misclassified_texts(label_set, texts, true, probabilities, predicted, where=None):
+    """A record of each text whose predicted labels are not its true ones, in the texts' order.
+
+    Args:
+        texts: n strings.
+        true, predicted: indicators, shape (n, classes).
+        probabilities: the model's, shape (n, classes).
+        where: ``where(i)`` names text ``i``, e.g. ``"test.csv, line 7"`` (default ``"example i"``).
+
+    Returns:
+        A list of JSON-ready dicts: ``where``, ``text``, ``label`` (the true labels, several joined
+        by the delimiter), ``predicted`` (likewise; empty when a multi-label model predicts none),
+        ``score`` (the highest probability, as ``predict`` gives it) and ``loss``: the text's
+        cross-entropy, ``-ln p(true class)``, or for multi-label the mean binary cross-entropy over
+        the classes, with probabilities clipped to [1e-7, 1 - 1e-7] as Keras's losses clip them.
+        Sorting by ``loss``, largest first, puts the most confident mistakes first.
+    """
+    true = np.asarray(true, dtype=bool)
+    predicted = np.asarray(predicted, dtype=bool)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    wrong = np.flatnonzero((true != predicted).any(axis=1))
+    clipped = np.clip(probabilities[wrong], LOSS_EPSILON, 1 - LOSS_EPSILON)
+    hits = true[wrong]
+    if label_set.multi_label:
+        losses = -np.where(hits, np.log(clipped), np.log(1 - clipped)).mean(axis=1)
+    else:
+        losses = -np.log(clipped[hits])  # one true column a row
+    where = where or (lambda row: f"example {row}")
+    true_names, predicted_names = label_set.decode(true[wrong]), label_set.decode(predicted[wrong])
+    return [
+        {
+            "where": where(int(row)),
+            "text": str(texts[row]),
+            "label": true_names[i],
+            "predicted": predicted_names[i],
+            "score": round(float(probabilities[row].max()), 6),
+            "loss": round(float(losses[i]), 6),
+        }
+        for i, row in enumerate(wrong)
+    ]
 
 
 def format_report(report):

@@ -26,7 +26,7 @@ import tensorflow as tf
 from textlstm import __version__
 from textlstm.config import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Config, upgrade_config
 from textlstm.errors import ExportError
-from textlstm.evaluation import evaluate_file, evaluate_predictions
+from textlstm.evaluation import evaluate_file, evaluate_judged
 from textlstm.files import apply_umask, nearest_existing
 from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
 from textlstm.labels import LabelSet
@@ -347,23 +347,28 @@ class Predictor:
         """Predicted label strings, shape (n,)."""
         return self.predict_outputs(texts, batch_size)["label"]
 
-    def evaluate(self, texts, labels, where=None):
+    def evaluate(self, texts, labels, where=None, misclassified=None):
         """Metrics of the export's predictions on labelled texts (see ``evaluate_predictions``).
 
         Args:
-            where: ``where(i)`` names example ``i`` in errors about labels unknown to the model.
+            where: ``where(i)`` names example ``i`` in errors about labels unknown to the model,
+                and in records.
+            misclassified: None, or a list to which a record of each misclassified text is
+                appended (``textlstm.evaluation.misclassified_texts``).
         """
-        return evaluate_predictions(self.label_set, *self._true_and_predicted(texts, labels, where))
+        return evaluate_judged(self.label_set, self._judge(texts, labels, where), where, misclassified)
 
-    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None):
+    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None):
         """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
-        ``textlstm.evaluation.evaluate_file``)."""
-        return evaluate_file(self.label_set, self._true_and_predicted, path, options, batch_size, skipped)
+        ``textlstm.evaluation.evaluate_file``); records name the file and line."""
+        return evaluate_file(self.label_set, self._judge, path, options, batch_size, skipped, misclassified)
 
-    def _true_and_predicted(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
-        """The labels given and the predicted ones, as indicators (n, classes)."""
+    def _judge(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
+        """(texts, true, probabilities, predicted), as ``TextClassifier._judge`` gives them."""
+        texts = as_texts(texts)
         true = self.label_set.encode(list(labels), where)
-        return true, self.label_set.decide(self.predict_proba(texts, batch_size), self.metadata["thresholds"])
+        probabilities = self.predict_proba(texts, batch_size)
+        return texts, true, probabilities, self.label_set.decide(probabilities, self.metadata["thresholds"])
 
 
 def log_probabilities(probabilities):
