@@ -106,6 +106,11 @@ def test_evaluate_writes_the_misclassified_texts_largest_loss_first(trained, wor
     assert [row["label"] for row in rows] != [row["predicted"] for row in rows]
     assert float(rows[0]["loss"]) >= float(rows[1]["loss"])
     assert all(math.isclose(float(row["loss"]), -math.log(1 - float(row["score"])), abs_tol=1e-5) for row in rows)  # two classes
+    assert_one_line_error(run("evaluate", output, "--test", tmp_path / "t.csv", "--misclassified", tmp_path / "wrong.txt"), 2,
+                          f"Invalid value for '--misclassified': {tmp_path / 'wrong.txt'}: the name must end in .csv, .tsv or .jsonl, the format to write")
+    assert_one_line_error(run("evaluate", output, "--test", tmp_path / "t.csv", "--misclassified", tmp_path / "m.csv", "--output", tmp_path / "m.csv"), 2,
+                          "--output and --misclassified name the same file; give each its own")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["t.csv", "wrong.csv"]
 
 
 
