@@ -2,7 +2,10 @@
 
 import math
 
-from textlstm.evaluation import evaluate_predictions, format_report, misclassified_texts
+import numpy as np
+from sklearn.metrics import f1_score
+
+from textlstm.evaluation import bootstrap_intervals, evaluate_predictions, format_report, misclassified_texts
 from textlstm.labels import LabelSet
 
 LABELS = LabelSet(("a", "b"))
@@ -30,7 +33,8 @@ def test_multi_label_metrics():
 
 def test_format_report_lists_every_class_and_the_matrix():
     text = format_report(evaluate_predictions(LABELS, TRUE, PREDICTED))
-    assert "accuracy   0.7500" in text
+    assert "accuracy   0.7500   95% interval 0.2500-1.0000" in text
+    assert "(bootstrap: the 4 texts resampled 1,000 times)" in text
     assert "confusion matrix (rows: true class, columns: predicted)" in text
     assert text.splitlines()[-1].split() == ["b", "0", "2"]
 
@@ -58,3 +62,37 @@ def test_misclassified_multi_label_texts_have_the_mean_binary_cross_entropy():
         "loss": round(-(math.log(0.9) + math.log(0.3)) / 2, 6),
     }
     assert records[1]["predicted"] == "" and records[1]["loss"] == round(-(math.log(0.8) + math.log(0.4)) / 2, 6)
+
+
+def test_bootstrap_intervals_of_a_single_kind_of_row_do_not_move():
+    # every text is class a and predicted a: accuracy 1 and, class b never occurring, F1 (1 + 0) / 2
+    intervals = bootstrap_intervals([[1, 0]] * 5, [[1, 0]] * 5)
+    assert intervals == {"confidence": 0.95, "resamples": 1000, "accuracy": [1.0, 1.0], "macro_f1": [0.5, 0.5]}
+
+
+def exact_match(true, predicted):
+    return np.mean(true == predicted) if true.ndim == 1 else np.mean((true == predicted).all(axis=1))
+
+
+def index_bootstrap(true, predicted, score, resamples, rng):
+    """The textbook bootstrap: draw n row indices with replacement, score the rows drawn."""
+    draws = rng.integers(0, len(true), size=(resamples, len(true)))
+    return np.quantile([score(true[rows], predicted[rows]) for rows in draws], [0.025, 0.975])
+
+
+def test_bootstrap_intervals_match_resampling_the_texts_themselves():
+    rng = np.random.default_rng(7)
+    true = rng.integers(0, 4, 400)
+    predicted = np.where(rng.random(400) < 0.7, true, rng.integers(0, 4, 400))
+    one_hot = np.eye(4, dtype=bool)
+    intervals = bootstrap_intervals(one_hot[true], one_hot[predicted], resamples=2000)
+    macro = lambda t, p: f1_score(t, p, labels=[0, 1, 2, 3], average="macro", zero_division=0)  # noqa: E731
+    np.testing.assert_allclose(intervals["accuracy"], index_bootstrap(true, predicted, exact_match, 600, rng), atol=0.01)
+    np.testing.assert_allclose(intervals["macro_f1"], index_bootstrap(true, predicted, macro, 600, rng), atol=0.01)
+    # multi-label: exact match and the per-class F1 of the indicator columns
+    true_sets = rng.random((300, 3)) < 0.4
+    predicted_sets = true_sets ^ (rng.random((300, 3)) < 0.15)
+    intervals = bootstrap_intervals(true_sets, predicted_sets, resamples=2000)
+    multi_macro = lambda t, p: f1_score(t, p, average="macro", zero_division=0)  # noqa: E731
+    np.testing.assert_allclose(intervals["accuracy"], index_bootstrap(true_sets, predicted_sets, exact_match, 600, rng), atol=0.015)
+    np.testing.assert_allclose(intervals["macro_f1"], index_bootstrap(true_sets, predicted_sets, multi_macro, 600, rng), atol=0.015)

@@ -5,6 +5,8 @@ from sklearn import metrics as skm
 
 from textlstm.data import iter_corpora
 
+INTERVAL_CONFIDENCE = 0.95
+INTERVAL_RESAMPLES = 1000
 LOSS_EPSILON = 1e-7  # keras.config.epsilon(), which Keras's cross-entropies clip probabilities by
 
 
@@ -18,7 +20,7 @@ def evaluate_predictions(label_set, true, predicted):
     Returns:
         A JSON-ready dict. Single-label: ``confusion_matrix[i][j]`` counts texts of class ``i``
         predicted as ``j``. Multi-label: ``accuracy`` is the exact-match ratio and the matrix is one
-        2x2 ``[[tn, fp], [fn, tp]]`` per class.
+        2x2 ``[[tn, fp], [fn, tp]]`` per class. ``intervals``: ``bootstrap_intervals``'s.
     """
     true = np.asarray(true, dtype=bool)
     predicted = np.asarray(predicted, dtype=bool)
@@ -45,9 +47,45 @@ def evaluate_predictions(label_set, true, predicted):
             }
             for i, name in enumerate(label_set.classes)
         },
+        "intervals": bootstrap_intervals(true, predicted),
         "classes": list(label_set.classes),
         "multi_label": label_set.multi_label,
         "confusion_matrix": matrix,
+    }
+
+
+def bootstrap_intervals(true, predicted, resamples=INTERVAL_RESAMPLES, confidence=INTERVAL_CONFIDENCE, seed=0):
+    """Percentile-bootstrap intervals of accuracy (exact match) and macro-F1: how far they could
+    move on another sample of as many texts from the same source.
+
+    Each of ``resamples`` resamples draws the n texts again with replacement. Such a draw is a
+    multinomial draw of how often each distinct (true, predicted) row occurs, so the cost grows
+    with the number of distinct rows (at most classes^2 for single-label), not with n. ``seed``
+    makes the intervals the same for the same predictions.
+
+    Args:
+        true, predicted: indicators, shape (n, classes), n > 0.
+
+    Returns:
+        {"confidence", "resamples", "accuracy": [low, high], "macro_f1": [low, high]}; macro-F1 as
+        scikit-learn's ``f1_score(average="macro", zero_division=0)`` over all the classes.
+    """
+    true = np.asarray(true, dtype=bool)
+    predicted = np.asarray(predicted, dtype=bool)
+    classes = true.shape[1]
+    rows, counts = np.unique(np.concatenate([true, predicted], axis=1), axis=0, return_counts=True)
+    row_true, row_predicted = rows[:, :classes], rows[:, classes:]
+    draws = np.random.default_rng(seed).multinomial(len(true), counts / len(true), size=resamples)  # (resamples, rows)
+    accuracy = draws @ (row_true == row_predicted).all(axis=1) / len(true)
+    hits = draws @ (row_true & row_predicted)  # (resamples, classes)
+    misses = draws @ (row_true & ~row_predicted) + draws @ (~row_true & row_predicted)
+    f1 = np.divide(2 * hits, 2 * hits + misses, out=np.zeros(hits.shape), where=2 * hits + misses > 0)
+    bounds = [(1 - confidence) / 2, (1 + confidence) / 2]
+    return {
+        "confidence": confidence,
+        "resamples": resamples,
+        "accuracy": [float(value) for value in np.quantile(accuracy, bounds)],
+        "macro_f1": [float(value) for value in np.quantile(f1.mean(axis=1), bounds)],
     }
 
 
@@ -127,14 +165,22 @@ def misclassified_texts(label_set, texts, true, probabilities, predicted, where=
     ]
 
 
+def interval_text(report, metric):
+    """``"95% interval 0.8900-0.9380"``: the bootstrap interval of ``metric`` in a report."""
+    intervals = report["intervals"]
+    low, high = intervals[metric]
+    return f"{intervals['confidence']:.0%} interval {low:.4f}-{high:.4f}"
+
+
 def format_report(report):
     """The metrics of ``evaluate_predictions`` as plain-text tables."""
     classes = report["classes"]
     width = max(12, *(len(name) for name in classes)) + 2
     lines = [
         f"examples   {report['examples']}",
-        f"accuracy   {report['accuracy']:.4f}",
-        f"macro-F1   {report['macro_f1']:.4f}",
+        f"accuracy   {report['accuracy']:.4f}   {interval_text(report, 'accuracy')}",
+        f"macro-F1   {report['macro_f1']:.4f}   {interval_text(report, 'macro_f1')}",
+        f"(bootstrap: the {report['examples']:,} texts resampled {report['intervals']['resamples']:,} times)",
         "",
         f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]

@@ -9,6 +9,7 @@ import html
 
 import numpy as np
 
+from textlstm.evaluation import interval_text
 from textlstm.explain import explain, token_spans
 from textlstm.training import branch_mix_text
 from textlstm.wording import counted
@@ -37,7 +38,8 @@ def training_report(classifier, data_summary=None, title="textlstm training repo
     mix = branch_mix_text(history)
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Validation: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} on "
+        f"<p>Validation: accuracy {report['accuracy']:.4f} ({interval_text(report, 'accuracy')}), "
+        f"macro-F1 {report['macro_f1']:.4f} ({interval_text(report, 'macro_f1')}) on "
         f"{counted(report['examples'], 'text')}; best epochs {html.escape(_best_epochs(history))}"
         + (f"; output {html.escape(mix)}" if mix else "")
         + ".</p>",
