@@ -1,12 +1,14 @@
 """Metrics with scikit-learn, and their readable tables."""
 
 import numpy as np
+import scipy.sparse
 from sklearn import metrics as skm
 
 from textlstm.data import iter_corpora
 
 INTERVAL_CONFIDENCE = 0.95
 INTERVAL_RESAMPLES = 1000
+BOOTSTRAP_UNITS = 5000  # distinct (true, predicted) rows drawn from; more are dealt into as many groups
 LOSS_EPSILON = 1e-7  # keras.config.epsilon(), which Keras's cross-entropies clip probabilities by
 
 
@@ -54,14 +56,19 @@ def evaluate_predictions(label_set, true, predicted):
     }
 
 
-def bootstrap_intervals(true, predicted, resamples=INTERVAL_RESAMPLES, confidence=INTERVAL_CONFIDENCE, seed=0):
+def bootstrap_intervals(
+    true, predicted, resamples=INTERVAL_RESAMPLES, confidence=INTERVAL_CONFIDENCE, seed=0, max_units=BOOTSTRAP_UNITS
+):
     """Percentile-bootstrap intervals of accuracy (exact match) and macro-F1: how far they could
     move on another sample of as many texts from the same source.
 
     Each of ``resamples`` resamples draws the n texts again with replacement. Such a draw is a
     multinomial draw of how often each distinct (true, predicted) row occurs, so the cost grows
-    with the number of distinct rows (at most classes^2 for single-label), not with n. ``seed``
-    makes the intervals the same for the same predictions.
+    with the number of distinct rows (at most classes^2 for single-label), not with n. Where there
+    are more than ``max_units`` distinct rows (multi-label, many classes), the texts are dealt at
+    random into ``max_units`` groups and whole groups are drawn again: the groups' totals are
+    independent and alike, as the texts are, so their spread is the texts'. ``seed`` makes the
+    intervals the same for the same predictions.
 
     Args:
         true, predicted: indicators, shape (n, classes), n > 0.
@@ -73,12 +80,26 @@ def bootstrap_intervals(true, predicted, resamples=INTERVAL_RESAMPLES, confidenc
     true = np.asarray(true, dtype=bool)
     predicted = np.asarray(predicted, dtype=bool)
     classes = true.shape[1]
-    rows, counts = np.unique(np.concatenate([true, predicted], axis=1), axis=0, return_counts=True)
-    row_true, row_predicted = rows[:, :classes], rows[:, classes:]
-    draws = np.random.default_rng(seed).multinomial(len(true), counts / len(true), size=resamples)  # (resamples, rows)
-    accuracy = draws @ (row_true == row_predicted).all(axis=1) / len(true)
-    hits = draws @ (row_true & row_predicted)  # (resamples, classes)
-    misses = draws @ (row_true & ~row_predicted) + draws @ (~row_true & row_predicted)
+    packed = np.ascontiguousarray(np.packbits(np.concatenate([true, predicted], axis=1), axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    row_true, row_predicted = true[first], predicted[first]
+    # per distinct row: right (1), then per class a hit and a miss (false positive or negative)
+    per_row = np.concatenate(
+        [(row_true == row_predicted).all(axis=1, keepdims=True), row_true & row_predicted, row_true ^ row_predicted], axis=1
+    ).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    if len(counts) <= max_units:
+        units, sizes = per_row, np.ones(len(counts))
+        draws = rng.multinomial(len(true), counts / len(true), size=resamples)  # (resamples, distinct rows)
+    else:
+        groups = rng.integers(0, max_units, len(true))
+        membership = scipy.sparse.csr_matrix((np.ones(len(true)), (groups, inverse.ravel())), shape=(max_units, len(counts)))
+        units, sizes = membership @ per_row, np.bincount(groups, minlength=max_units)
+        draws = rng.multinomial(max_units, np.full(max_units, 1 / max_units), size=resamples)  # (resamples, groups)
+    totals = draws @ units  # (resamples, 1 + 2 classes)
+    hits, misses = totals[:, 1 : 1 + classes], totals[:, 1 + classes :]
+    accuracy = totals[:, 0] / (draws @ sizes)
     f1 = np.divide(2 * hits, 2 * hits + misses, out=np.zeros(hits.shape), where=2 * hits + misses > 0)
     bounds = [(1 - confidence) / 2, (1 + confidence) / 2]
     return {
