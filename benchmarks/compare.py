@@ -27,11 +27,13 @@ steps of these small models are bound by per-step overhead more than by arithmet
 runs side by side finish sooner than two two-core runs in turn; their seconds and texts/s are then
 measured under that sharing, and the JSON records ``jobs`` with every run.
 
-Writes every run, with accuracy, macro-F1, training seconds, prediction throughput and the CPU
-(``cpu_description``), to JSON, and prints and writes (``--markdown``, default beside the JSON) two
-Markdown tables: test accuracy % by data set and system (mean over seeds with the half-range as ±,
-and textlstm against each set's best baseline), then each system's mean accuracy, macro-F1,
-training seconds and prediction texts/s.
+Writes every run, with accuracy, macro-F1, which test texts it got right (``correct``, a string of
+0 and 1), training seconds, prediction throughput and the CPU (``cpu_description``), to JSON, and
+prints and writes (``--markdown``, default beside the JSON) two Markdown tables: test accuracy %
+by data set and system (mean over seeds with the half-range as ±, and textlstm against each set's
+best baseline with the 95% paired-bootstrap interval of that difference over the test texts,
+``paired_interval``), then each system's mean accuracy, macro-F1, training seconds and
+prediction texts/s.
 """
 
 import os
@@ -323,6 +325,7 @@ def run_one(directory, system, seed, train_limit=None):
         "system": system,
         "seed": seed,
         "accuracy": float(accuracy_score(test.labels, predicted)),
+        "correct": "".join("1" if guess == label else "0" for guess, label in zip(predicted, test.labels)),
         "macro_f1": float(f1_score(test.labels, predicted, average="macro")),
         "training_texts": len(train),
         "train_seconds": seconds,
@@ -357,7 +360,11 @@ def markdown_report(runs, systems):
             cells.append(f"{values[system]:.1f} ±{50 * (max(accuracies) - min(accuracies)):.1f}")
         seconds = [r["train_seconds"] for r in of(name, "textlstm")]
         baselines = [values[s] for s in systems if s != "textlstm"]
-        versus = f"{values['textlstm'] - max(baselines):+.1f}" if "textlstm" in values and baselines else ""
+        versus = ""
+        if "textlstm" in values and baselines:
+            best = max((s for s in systems if s != "textlstm"), key=values.get)
+            interval = paired_interval(of(name, "textlstm"), of(name, best))
+            versus = f"{values['textlstm'] - values[best]:+.1f}" + (f" ({interval[0]:+.1f} to {interval[1]:+.1f})" if interval else "")
         best_baselines.append(max(baselines) if baselines else None)
         seconds_cell = f"{statistics.mean(seconds):.0f}" if seconds else ""
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {seconds_cell} | {versus} |")
@@ -378,6 +385,26 @@ def markdown_report(runs, systems):
                 f"| {mean['train_seconds']:.1f} | {mean['predict_texts_per_second']:,.0f} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def paired_interval(ours, theirs, resamples=1000, confidence=0.95, seed=0):
+    """The 95% paired-bootstrap interval, in points, of ``ours``' mean accuracy minus ``theirs``'
+    on the same test texts; None unless every run records which texts it got right (``correct``).
+
+    Each text scores its share of right answers over the runs of each side (their seeds), and the
+    difference of those shares is averaged over texts drawn again with replacement, ``resamples``
+    times: the spread that another test sample of as many texts would show.
+    """
+    if not all("correct" in run for run in [*ours, *theirs]) or len({len(run["correct"]) for run in [*ours, *theirs]}) != 1:
+        return None
+    difference = right_share(ours) - right_share(theirs)
+    draws = np.random.default_rng(seed).integers(0, len(difference), size=(resamples, len(difference)))
+    return [100 * float(value) for value in np.quantile(difference[draws].mean(axis=1), [(1 - confidence) / 2, (1 + confidence) / 2])]
+
+
+def right_share(runs):
+    """Per test text, the share of ``runs`` that got it right: shape (texts,)."""
+    return np.mean([[answer == "1" for answer in run["correct"]] for run in runs], axis=0)
 
 
 def read_runs(path, parser):

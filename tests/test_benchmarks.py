@@ -109,3 +109,17 @@ def test_a_failed_run_names_itself_and_writes_nothing(compare, tmp_path, monkeyp
         compare.main()
     assert str(raised.value) == f"tfidf on bad (seed 1) failed: DataError('{bad / 'train.csv'}, line 3: 1 fields, but the header has 2')"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad", "good"]
+
+
+def test_textlstm_against_the_best_baseline_with_the_paired_interval_of_the_test_texts(compare):
+    # Four test texts. textlstm gets every one right in both seeds and tfidf none: every text's
+    # difference is 1, so however the texts are drawn again the interval is +100 to +100.
+    runs = [{**RUNS[0], "correct": "1111"}, {**RUNS[1], "correct": "1111"}, {**RUNS[2], "correct": "0000"}]
+    assert "| trec | 91.0 ±1.0 | 88.0 ±0.0 | 25 | +3.0 (+100.0 to +100.0) |" in compare.markdown_report(runs, ["textlstm", "tfidf"])
+    # Texts 1-2 right for both, text 3 for textlstm's seed 1 only, text 4 for tfidf only:
+    # differences 0, 0, 0.5, -1 (mean -0.125); drawn again, the mean lies between -1 and +0.5.
+    ours = [{"correct": "1110"}, {"correct": "1100"}]
+    low, high = compare.paired_interval(ours, [{"correct": "1101"}], resamples=2000)
+    assert -100 <= low < -12.5 < high <= 50
+    assert compare.paired_interval(ours, [{"correct": "110"}]) is None  # another test set
+    assert compare.paired_interval(ours, [{}]) is None  # a run from before ``correct`` was recorded
