@@ -61,6 +61,7 @@ from textlstm.data import (  # noqa: E402
     ReadOptions,
     SkippedRowsWarning,
     corpus_from_lines,
+    detect_format,
     iter_corpora,
     read_corpus,
     skipped_summary,
@@ -527,7 +528,7 @@ def _records_text(records, fields, output_format):
 @main.command()
 @click.argument("export_dir", type=click.Path())
 @click.argument("texts", nargs=-1)
-@click.option("--input", "input_file", type=click.Path(allow_dash=True), help="Texts to classify: .txt (one per line), .csv/.tsv, .jsonl, fastText or a folder; - for stdin. Default: TEXT arguments, else stdin.")
+@click.option("--input", "input_file", type=click.Path(allow_dash=True), help="Texts to classify: .txt (one per line), .csv/.tsv, .jsonl, fastText, or a folder (every .txt file under it is a text; predictions name its file); - for stdin. Default: TEXT arguments, else stdin.")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True, help="Output format.")
 @click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels to list per text, most probable first.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write predictions to this file instead of stdout.")
@@ -561,6 +562,8 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
         parts = [corpus_from_lines(texts, source="arguments")]
     elif input_file and input_file != "-":
         parts = _input_parts(input_file, options, batch_size)
+        if detect_format(input_file, options.format) == "folder":
+            names = ["file"]  # _input_parts keeps each text's file
     elif input_file == "-" or not sys.stdin.isatty():
         parts = _line_parts(sys.stdin, batch_size)
     else:
@@ -575,9 +578,12 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
 
 
 def _input_parts(path, options, size):
-    """The --input file's texts as Corpora of ``size``, read lazily; then a line about skipped bad rows."""
+    """The --input file's texts as Corpora of ``size``, read lazily; then a line about skipped bad
+    rows. A folder's parts keep each text's file as ``kept["file"]``."""
     skipped = []
-    yield from iter_corpora(path, options, size, labelled=False, skipped=skipped)
+    folder = detect_format(path, options.format) == "folder"
+    for part in iter_corpora(path, options, size, labelled=False, skipped=skipped):
+        yield dataclasses.replace(part, kept={"file": list(part.locations)}) if folder else part
     _echo_skipped(path, skipped)
 
 

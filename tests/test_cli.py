@@ -162,6 +162,20 @@ def test_predict_keeps_columns_of_the_input_rows_it_classifies(trained, tmp_path
     assert list(predictions[0])[:3] == ["meta.id", "given", "text"] and predictions[1]["given"] == "the dog barks loudly"
 
 
+def test_predict_names_the_file_of_each_text_of_a_folder(trained, tmp_path):
+    _, output = trained
+    (tmp_path / "docs" / "more").mkdir(parents=True)
+    (tmp_path / "docs" / "b.txt").write_text("the dog barks loudly\n", encoding="utf-8")
+    (tmp_path / "docs" / "more" / "a.txt").write_text("a small cat purrs", encoding="utf-8")
+    (tmp_path / "docs" / "notes.md").write_text("not a text", encoding="utf-8")
+    result = run("predict", output, "--input", tmp_path / "docs", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[:3] for line in result.output.splitlines()] == [
+        ["file", "text", "label"], [str(tmp_path / "docs" / "b.txt"), "the dog barks loudly", "dog"],
+        [str(tmp_path / "docs" / "more" / "a.txt"), "a small cat purrs", "cat"],
+    ]
+
+
 def test_predict_stops_at_a_bad_row_past_the_first_batches_and_writes_no_output(trained, tmp_path):
     _, output = trained
     rows = tmp_path / "rows.csv"

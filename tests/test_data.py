@@ -137,6 +137,18 @@ def test_folder_per_class(tmp_path):
     assert corpus.where(0) == str(tmp_path / "root/neg/1.txt")
 
 
+def test_unlabelled_folder_is_every_txt_file_under_it(tmp_path):
+    write(tmp_path, "root/b.txt", "second\n")
+    write(tmp_path, "root/a/z.txt", "first")
+    write(tmp_path, "root/c/notes.md", "ignored")
+    corpus = read_texts(tmp_path / "root")
+    assert corpus.texts == ["first", "second"]
+    assert [corpus.where(i) for i in range(2)] == [str(tmp_path / "root/a/z.txt"), str(tmp_path / "root/b.txt")]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=f"^{tmp_path}/empty: no .txt files in it or its sub-folders$"):
+        read_texts(tmp_path / "empty")
+
+
 def test_plain_text_and_lines(tmp_path):
     assert corpus_from_lines(["a\n", "b\r\n"]).texts == ["a", "b"]
     assert read_texts(write(tmp_path, "t.txt", "one\n\ntwo\n")).texts == ["one", "", "two"]

@@ -93,7 +93,7 @@ class Corpus:
         path: where they came from (used in messages).
         texts: list of str.
         labels: list of str (a list of str for multi-label JSONL/fastText rows), or None.
-        locations: per example, the 1-based line where it starts, or its file (folder per class).
+        locations: per example, the 1-based line where it starts, or its file (a folder source).
         skipped: line numbers of skipped bad rows.
         weights: list of float, each example's weight (ReadOptions.weight_column), or None.
         kept: ``{column: [value per example]}`` for ReadOptions.keep_columns, or None without any.
@@ -539,7 +539,16 @@ def _txt_rows(path, options, labelled, format):
 
 
 def _folder_rows(root, options, labelled):
-    """``root/<label>/*.txt``, classes and files in sorted order; each file is one text."""
+    """Labelled: ``root/<label>/*.txt``, classes and files in sorted order. Unlabelled: every
+    ``.txt`` file under ``root``, sub-folders included, in sorted order (as Keras's
+    ``text_dataset_from_directory`` reads a folder with ``labels=None``). Each file is one text."""
+    if not labelled:
+        files = sorted(file for file in root.rglob("*.txt") if file.is_file())
+        if not files:
+            raise DataError(f"{root}: no .txt files in it or its sub-folders")
+        for file in files:
+            yield str(file), _file_text(file, options), None, None, ()
+        return
     classes = sorted(child for child in root.iterdir() if child.is_dir())
     if not classes:
         raise DataError(f"{root}: no class folders (expected {root}/<label>/*.txt)")
@@ -547,10 +556,15 @@ def _folder_rows(root, options, labelled):
     for folder in classes:
         for file in sorted(folder.glob("*.txt")):
             found = True
-            try:
-                text = file.read_bytes().decode(_codec(options), errors=options.encoding_errors)
-            except UnicodeDecodeError as error:
-                raise DataError(f"{file}: not valid {options.encoding} (byte at offset {error.start})") from None
-            yield str(file), text.strip(), folder.name if labelled else None, None, ()
+            yield str(file), _file_text(file, options), folder.name, None, ()
     if not found:
         raise DataError(f"{root}: no .txt files in its class folders")
+
+
+def _file_text(file, options):
+    """The whole text of one file of a folder source, stripped."""
+    try:
+        text = file.read_bytes().decode(_codec(options), errors=options.encoding_errors)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{file}: not valid {options.encoding} (byte at offset {error.start})") from None
+    return text.strip()
