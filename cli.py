@@ -64,6 +64,7 @@ from textlstm.data import (  # noqa: E402
     detect_format,
     iter_corpora,
     read_corpus,
+    read_texts,
     skipped_summary,
 )
 from textlstm.datasets import registry, sample_path  # noqa: E402
@@ -664,14 +665,23 @@ def describe(source, vocabulary_size, classes, time_major, config_file, **kwargs
 
 @main.command()
 @click.argument("export_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("texts", nargs=-1, required=True)
+@click.argument("texts", nargs=-1)
+@click.option("--input", "input_file", type=click.Path(allow_dash=True), help="Texts to explain, read as predict --input reads them (e.g. evaluate --misclassified's CSV); - for stdin, one a line.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), default="explanation.html", show_default=True, help="HTML page with every token highlighted by its weight.")
-def explain(export_dir, texts, html_file):
-    """Per-token weights of the predictions for TEXTS (a lone - reads them from stdin, one a line):
-    attention weights for an attention head, occlusion (the drop of the predicted class's probability
-    without the token) for the others."""
-    if texts == ("-",):
+@read_options(format_option="--input-format")
+def explain(export_dir, texts, input_file, html_file, **kwargs):
+    """Per-token weights of the predictions for TEXTS (a lone - reads them from stdin, one a line)
+    or the texts of --input: attention weights for an attention head, occlusion (the drop of the
+    predicted class's probability without the token) for the others."""
+    options = _read_options(kwargs)
+    if texts and input_file:
+        raise click.UsageError("give TEXT arguments or --input, not both")
+    if texts == ("-",) or input_file == "-":
         texts = corpus_from_lines(sys.stdin).texts
+    elif input_file:
+        texts = _read(read_texts, input_file, options).texts
+    elif not texts:
+        raise click.UsageError("nothing to explain: give TEXT arguments or --input FILE (- for stdin)")
     explanations = textlstm.explain(export_dir, list(texts))
     for explanation in explanations:
         click.echo(format_explanation(explanation))

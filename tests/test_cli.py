@@ -621,3 +621,9 @@ def test_explain_prints_weights_and_writes_html(trained, tmp_path):
     from_stdin = run("explain", output, "-", "--html", page, input="the dog barks\n小猫\n")
     assert from_stdin.exit_code == 0, from_stdin.output
     assert from_stdin.output == result.output
+    (tmp_path / "wrong.csv").write_text('where,text,label\n"t.csv, line 2",the dog barks,cat\nx,小猫,dog\n', encoding="utf-8")
+    from_file = run("explain", output, "--input", tmp_path / "wrong.csv", "--html", page)  # as evaluate --misclassified writes
+    assert from_file.exit_code == 0, from_file.output
+    assert from_file.output == result.output
+    assert_one_line_error(run("explain", output), 2, "nothing to explain: give TEXT arguments or --input FILE (- for stdin)")
+    assert_one_line_error(run("explain", output, "x", "--input", tmp_path / "wrong.csv"), 2, "give TEXT arguments or --input, not both")

@@ -1,6 +1,7 @@
 """explain: attention weights sum to 1 over real tokens, occlusion by hand, each token once in the HTML."""
 
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -67,8 +68,11 @@ def test_not_an_export(tmp_path):
         explain(tmp_path, ["text"])
 
 
-def test_a_fitted_classifier_explains_like_its_export(fitted, exported):
-    texts = ["my dog fetches the ball", "我的猫很可爱"]
-    for in_memory, from_export in zip(explain(fitted, texts), explain(exported, texts), strict=True):
-        assert in_memory.tokens == from_export.tokens and in_memory.label == from_export.label
+def test_a_fitted_classifier_explains_like_its_export(fitted, exported, monkeypatch):
+    texts = ["my dog fetches the ball", "我的猫很可爱", "cats chase mice"]
+    whole = explain(exported, texts)
+    monkeypatch.setattr(sys.modules["textlstm.explain"], "EXPLAIN_BATCH", 2)  # parts of 2 and 1 texts (the package's explain is the function)
+    for in_memory, from_export, at_once in zip(explain(fitted, texts), explain(exported, texts), whole, strict=True):
+        assert in_memory.tokens == from_export.tokens == at_once.tokens and in_memory.label == from_export.label == at_once.label
         np.testing.assert_allclose(in_memory.weights, from_export.weights, atol=1e-5)
+        np.testing.assert_allclose(at_once.weights, from_export.weights, atol=1e-5)

@@ -14,6 +14,7 @@ is explained the same way in memory (the training report uses that).
 """
 
 import dataclasses
+import functools
 import html
 
 import numpy as np
@@ -35,34 +36,51 @@ class Explanation:
     method: str
 
 
+EXPLAIN_BATCH = 256  # texts a call of the model; each text's occluded variants are one more call
+
+
 def explain(source, texts):
     """Explain the predictions for ``texts`` of an export directory or of a fitted TextClassifier.
 
     Args:
         source: the path of an export (read through its signatures only), or a fitted TextClassifier.
-        texts: list of str.
+        texts: list of str, read ``EXPLAIN_BATCH`` at a time.
 
     Returns:
         A list of Explanation, one per text.
     """
+    texts = list(texts)
     if hasattr(source, "model_"):
-        return _explain_classifier(source, texts)
+        explain_part = functools.partial(_explain_classifier, source)
+    else:
+        explain_part = _export_explainer(source)
+    return [
+        explanation for start in range(0, len(texts), EXPLAIN_BATCH) for explanation in explain_part(texts[start : start + EXPLAIN_BATCH])
+    ]
+
+
+def _export_explainer(path):
+    """A function: list of str -> their Explanations, by the signatures of the export at ``path``."""
     try:
-        loaded = tf.saved_model.load(str(source))
+        loaded = tf.saved_model.load(str(path))
     except (OSError, ValueError) as error:
-        raise ExportError(f"{source}: not a SavedModel ({str(error).splitlines()[0]})") from None
+        raise ExportError(f"{path}: not a SavedModel ({str(error).splitlines()[0]})") from None
     if "tokens" not in loaded.signatures:
-        raise ExportError(f"{source}: the export has no 'tokens' signature; re-export it (textlstm export {source}/model.keras)")
+        raise ExportError(f"{path}: the export has no 'tokens' signature; re-export it (textlstm export {path}/model.keras)")
     serve, split = loaded.signatures["serving_default"], loaded.signatures["tokens"]
-    outputs = serve(text=tf.constant(texts))
-    return _explanations(
-        texts,
-        split(text=tf.constant(texts))["tokens"].numpy(),
-        outputs["probabilities"].numpy(),
-        [label.decode("utf-8") for label in outputs["label"].numpy()],
-        outputs["attention"].numpy() if "attention" in outputs else None,
-        lambda variants: serve(text=tf.constant(variants))["probabilities"].numpy(),
-    )
+
+    def explain_part(texts):
+        outputs = serve(text=tf.constant(texts))
+        return _explanations(
+            texts,
+            split(text=tf.constant(texts))["tokens"].numpy(),
+            outputs["probabilities"].numpy(),
+            [label.decode("utf-8") for label in outputs["label"].numpy()],
+            outputs["attention"].numpy() if "attention" in outputs else None,
+            lambda variants: serve(text=tf.constant(variants))["probabilities"].numpy(),
+        )
+
+    return explain_part
 
 
 def _explain_classifier(classifier, texts):
