@@ -96,7 +96,8 @@ def _option_name(field):
 
 class Commands(click.Group):
     """Turns library errors, and paths the system refuses, into one-line CLI errors: exit 2 for
-    bad options, 1 for bad data or files; Ctrl-C exits 130, as shells report an interrupted command."""
+    bad options, 1 for bad data or files; Ctrl-C exits 130, as shells report an interrupted command,
+    and a closed output pipe 141 (killed by SIGPIPE, as shells report it), without a message."""
 
     def invoke(self, ctx):
         try:
@@ -106,6 +107,9 @@ class Commands(click.Group):
             raise click.BadParameter(error.message, param_hint=hint) from None
         except TextlstmError as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:  # what reads the output stopped reading (| head): stop as Unix tools stop
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush has nowhere to fail
+            raise click.exceptions.Exit(141) from None
         except OSError as error:  # a path the system refuses: missing, not a directory, no permission, disk full
             raise click.ClickException(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
         except KeyboardInterrupt:

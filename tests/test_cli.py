@@ -265,6 +265,21 @@ def test_a_bad_input_in_a_fresh_process_writes_one_line_to_stderr(tmp_path, log_
     assert process.stderr == f"Error: {tmp_path}/t.csv: the file is empty\n"
 
 
+def test_predict_into_a_pipe_closed_early_stops_quietly(trained, tmp_path):
+    # as `textlstm predict ... | head -1`: the reader goes away while predictions are still written
+    _, output = trained
+    (tmp_path / "many.txt").write_text("a small cat purrs\n" * 2000, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())", "predict", str(output),
+         "--input", str(tmp_path / "many.txt"), "--batch-size", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert json.loads(process.stdout.readline())["label"] == "cat"
+    process.stdout.close()
+    assert process.wait() == 141  # as shells report a command that SIGPIPE stopped
+    assert process.stderr.read() == b""
+
+
 @pytest.mark.parametrize(
     "files, options, exit_code, message",
     [
