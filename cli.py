@@ -69,7 +69,7 @@ from textlstm.data import (  # noqa: E402
 )
 from textlstm.datasets import registry, sample_path  # noqa: E402
 from textlstm.errors import ConfigError, DataError, TextlstmError  # noqa: E402
-from textlstm.evaluation import format_report  # noqa: E402
+from textlstm.evaluation import format_against, format_report  # noqa: E402
 from textlstm.describe import describe_model, format_description  # noqa: E402
 from textlstm.embeddings import check_vectors_path  # noqa: E402
 from textlstm.explain import explanations_html, format_explanation  # noqa: E402
@@ -475,9 +475,10 @@ def _echo_outcome(classifier, dev_path, quiet):
 @click.option("--test", "test_file", type=existing_data, help="Labelled data to evaluate on.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Also save the metrics as JSON to this file.")
 @click.option("--misclassified", "misclassified_file", type=click.Path(dir_okay=False), help="Also write every misclassified text to this .csv, .tsv or .jsonl file (where, text, label, predicted, score, loss), largest loss first: the most confident mistakes.")
+@click.option("--against", "other_dir", type=click.Path(), help="Another export with the same classes, evaluated on the same texts: its report, then EXPORT_DIR's accuracy and macro-F1 minus its own with 95% paired-bootstrap intervals.")
 @dataset_options
 @read_options()
-def evaluate(export_dir, test_file, output, misclassified_file, dataset, cache_dir, mirror, **kwargs):
+def evaluate(export_dir, test_file, output, misclassified_file, other_dir, dataset, cache_dir, mirror, **kwargs):
     """Evaluate an export directory on labelled data (--test FILE, or the test split of --dataset)."""
     options = _read_options(kwargs)
     if bool(test_file) == bool(dataset):
@@ -486,16 +487,25 @@ def evaluate(export_dir, test_file, output, misclassified_file, dataset, cache_d
     if output and misclassified_file and Path(output).resolve() == Path(misclassified_file).resolve():
         raise click.UsageError("--output and --misclassified name the same file; give each its own")
     predictor = textlstm.load(export_dir)
+    other = other_dir and textlstm.load(other_dir)
+    if other and other.classes_.tolist() != predictor.classes_.tolist():
+        raise click.BadParameter(
+            f"{other_dir} predicts other classes ({', '.join(other.classes_)}) than {export_dir} ({', '.join(predictor.classes_)})",
+            param_hint="'--against'",
+        )
     misclassified = [] if misclassified_file else None
     if dataset:
         corpus = _registered_splits(dataset, predictor.config.seed, cache_dir, mirror)["test"]
         test_file = corpus.path
-        report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where, misclassified)
+        report = predictor.evaluate(corpus.texts, corpus.labels, corpus.where, misclassified, against=other)
     else:
         skipped = []
-        report = predictor.evaluate_file(test_file, options, skipped=skipped, misclassified=misclassified)
+        report = predictor.evaluate_file(test_file, options, skipped=skipped, misclassified=misclassified, against=other)
         _echo_skipped(test_file, skipped)
     click.echo(f"Test ({test_file})\n" + format_report(report))
+    if other:
+        click.echo(f"\n{other_dir} on the same texts\n" + format_report(report["against"]["report"]))
+        click.echo("\n" + format_against(report, export_dir, other_dir))
     files = {output: json.dumps(report, indent=2, ensure_ascii=False)} if output else {}
     if misclassified_file:
         misclassified.sort(key=lambda record: -record["loss"])

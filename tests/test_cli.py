@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,22 @@ def test_evaluate_writes_the_misclassified_texts_largest_loss_first(trained, wor
                           "--output and --misclassified name the same file; give each its own")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["t.csv", "wrong.csv"]
 
+
+
+def test_evaluate_against_another_export_on_the_same_texts(trained, workspace, tmp_path):
+    _, output = trained
+    result = run("evaluate", output, "--test", workspace / "test.csv", "--against", output, "--output", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    assert f"{output} minus {output}, on the same texts:" in result.output
+    assert "accuracy   +0.00 points   95% paired interval +0.00 to +0.00" in result.output
+    assert json.loads((tmp_path / "m.json").read_text())["against"]["report"]["examples"] == 4
+    other = tmp_path / "other"
+    shutil.copytree(output, other)
+    metadata = json.loads((other / "textlstm.json").read_text())
+    metadata["labels"]["classes"] = ["bird", "cat"]
+    (other / "textlstm.json").write_text(json.dumps(metadata))
+    assert_one_line_error(run("evaluate", output, "--test", workspace / "test.csv", "--against", other), 2,
+                          f"Invalid value for '--against': {other} predicts other classes (bird, cat) than {output} (cat, dog)")
 
 
 def test_predict_arguments_jsonl_top_k(trained):

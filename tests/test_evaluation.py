@@ -5,7 +5,7 @@ import math
 import numpy as np
 from sklearn.metrics import f1_score
 
-from textlstm.evaluation import bootstrap_intervals, evaluate_predictions, format_report, misclassified_texts
+from textlstm.evaluation import bootstrap_intervals, evaluate_predictions, format_report, misclassified_texts, paired_intervals
 from textlstm.labels import LabelSet
 
 LABELS = LabelSet(("a", "b"))
@@ -99,3 +99,22 @@ def test_bootstrap_intervals_match_resampling_the_texts_themselves():
     for intervals in bootstrap_intervals(true_sets, predicted_sets, resamples=2000), bootstrap_intervals(true_sets, predicted_sets, resamples=2000, max_units=20):
         np.testing.assert_allclose(intervals["accuracy"], accuracy, atol=0.015)
         np.testing.assert_allclose(intervals["macro_f1"], macro_f1, atol=0.015)
+
+
+def test_paired_intervals_of_two_models_on_the_same_texts():
+    rng = np.random.default_rng(3)
+    true = rng.integers(0, 3, 500)
+    ours = np.where(rng.random(500) < 0.8, true, rng.integers(0, 3, 500))
+    theirs = np.where(rng.random(500) < 0.9, ours, rng.integers(0, 3, 500))  # mostly the same answers
+    one_hot = np.eye(3, dtype=bool)
+    same = paired_intervals(one_hot[true], one_hot[ours], one_hot[ours])
+    assert same["accuracy"] == [0.0, 0.0] and same["macro_f1"] == [0.0, 0.0]
+    intervals = paired_intervals(one_hot[true], one_hot[ours], one_hot[theirs], resamples=2000)
+    macro = lambda t, p: f1_score(t, p, labels=[0, 1, 2], average="macro", zero_division=0)  # noqa: E731
+    draws = rng.integers(0, 500, size=(600, 500))
+    for name, score in ("accuracy", exact_match), ("macro_f1", macro):
+        differences = [score(true[rows], ours[rows]) - score(true[rows], theirs[rows]) for rows in draws]
+        np.testing.assert_allclose(intervals[name], np.quantile(differences, [0.025, 0.975]), atol=0.006)
+        # paired: narrower than one model's own interval (two independent ones would differ by sqrt(2) times it)
+        alone = bootstrap_intervals(one_hot[true], one_hot[ours])[name]
+        assert intervals[name][1] - intervals[name][0] < alone[1] - alone[0]

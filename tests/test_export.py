@@ -152,6 +152,15 @@ def test_evaluate_file_reads_in_parts_and_gives_the_report_of_evaluate(fitted, e
     predictor, exported_records = textlstm.load(exported), []
     assert predictor.evaluate_file(path, batch_size=5, misclassified=exported_records) == predictor.evaluate(TEXTS, labels)
     assert [r["text"] for r in exported_records] == [TEXTS[i] for i in (1, 6, 7)]
+    # against its own export: the same answers, so no difference whichever texts are drawn
+    against = fitted.evaluate_file(path, batch_size=5, against=predictor)["against"]
+    assert against["report"]["accuracy"] == 0.75 and against["accuracy"] == 0.0
+    assert against["intervals"]["accuracy"] == [0.0, 0.0] and against["intervals"]["macro_f1"] == [0.0, 0.0]
+    assert predictor.evaluate(TEXTS, labels, against=fitted)["against"] == against
+    with pytest.raises(DataError, match=r"^against: the other model predicts other classes \(bird, cat, dog\) than this one \(cat, dog\)$"):
+        fitted.evaluate(TEXTS, labels, against=multi_label_fitted)
+    with pytest.raises(TypeError, match="^against: expected a fitted TextClassifier or a loaded export, got str$"):
+        predictor.evaluate_file(path, against=str(exported))
     multi = tmp_path / "m.jsonl"
     multi.write_text("".join(json.dumps({"text": t, "label": l.split("|")}) + "\n" for t, l in zip(MULTI_TEXTS, MULTI_LABELS)))
     assert multi_label_fitted.evaluate_file(multi, batch_size=4) == multi_label_fitted.evaluate(MULTI_TEXTS, MULTI_LABELS)

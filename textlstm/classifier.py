@@ -16,7 +16,7 @@ from textlstm.describe import describe_model
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
 from textlstm.evaluation import evaluate_file, evaluate_judged, evaluate_predictions
-from textlstm.export import PREDICT_BATCH, load_keras_model, log_probabilities, write_export
+from textlstm.export import PREDICT_BATCH, judge_of, load_keras_model, log_probabilities, write_export
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices
@@ -368,7 +368,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             return self.classes_[decided.argmax(axis=1)]
         return np.array(self.label_set_.decode(decided), dtype=object)
 
-    def evaluate(self, texts, labels, where=None, misclassified=None):
+    def evaluate(self, texts, labels, where=None, misclassified=None, against=None):
         """Metrics (accuracy, macro-F1, per class, confusion matrix) of predictions on labelled texts.
 
         Args:
@@ -376,13 +376,18 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             misclassified: None, or a list to which a record of each misclassified text is
                 appended (``textlstm.evaluation.misclassified_texts``: where, text, label,
                 predicted, score, loss).
+            against: None, or another model with the same classes (a fitted TextClassifier or a
+                loaded export): the report's ``against`` then holds its report and the paired
+                differences (``textlstm.evaluation.against_report``).
         """
-        return evaluate_judged(self.label_set_, self._judge(texts, labels, where), where, misclassified)
+        other = against and judge_of(against, self.classes_)(texts, labels, where)
+        return evaluate_judged(self.label_set_, self._judge(texts, labels, where), where, misclassified, other)
 
-    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None):
+    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None, against=None):
         """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
         ``textlstm.evaluation.evaluate_file``); records name the file and line."""
-        return evaluate_file(self.label_set_, self._judge, path, options, batch_size, skipped, misclassified)
+        other_judge = against and judge_of(against, self.classes_)
+        return evaluate_file(self.label_set_, self._judge, path, options, batch_size, skipped, misclassified, other_judge)
 
     def score(self, texts, labels, sample_weight=None):
         """Accuracy (exact match for multi-label), as scikit-learn classifiers define ``score``;

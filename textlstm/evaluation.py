@@ -77,16 +77,56 @@ def bootstrap_intervals(
         {"confidence", "resamples", "accuracy": [low, high], "macro_f1": [low, high]}; macro-F1 as
         scikit-learn's ``f1_score(average="macro", zero_division=0)`` over all the classes.
     """
+    ((accuracy, macro_f1),) = _resampled_scores(true, [predicted], resamples, seed, max_units)
+    return _intervals(accuracy, macro_f1, resamples, confidence)
+
+
+def paired_intervals(
+    true, predicted, other, resamples=INTERVAL_RESAMPLES, confidence=INTERVAL_CONFIDENCE, seed=0, max_units=BOOTSTRAP_UNITS
+):
+    """Percentile-bootstrap intervals of ``predicted``'s accuracy and macro-F1 minus ``other``'s
+    on the same texts: each resample draws the texts once and scores both on them, so what the two
+    get right or wrong together does not widen the interval (as ``bootstrap_intervals`` draws).
+
+    Args:
+        true, predicted, other: indicators, shape (n, classes), n > 0.
+
+    Returns:
+        As ``bootstrap_intervals``, of the differences.
+    """
+    (accuracy, macro_f1), (other_accuracy, other_macro_f1) = _resampled_scores(true, [predicted, other], resamples, seed, max_units)
+    return _intervals(accuracy - other_accuracy, macro_f1 - other_macro_f1, resamples, confidence)
+
+
+def _intervals(accuracy, macro_f1, resamples, confidence):
+    bounds = [(1 - confidence) / 2, (1 + confidence) / 2]
+    return {
+        "confidence": confidence,
+        "resamples": resamples,
+        "accuracy": [float(value) for value in np.quantile(accuracy, bounds)],
+        "macro_f1": [float(value) for value in np.quantile(macro_f1, bounds)],
+    }
+
+
+def _resampled_scores(true, predictions, resamples, seed, max_units):
+    """[(accuracy, macro-F1)], each of shape (resamples,), of every indicator matrix of
+    ``predictions`` on the same bootstrap resamples of the texts (see ``bootstrap_intervals``)."""
     true = np.asarray(true, dtype=bool)
-    predicted = np.asarray(predicted, dtype=bool)
-    classes = true.shape[1]
-    packed = np.ascontiguousarray(np.packbits(np.concatenate([true, predicted], axis=1), axis=1))
+    predictions = [np.asarray(predicted, dtype=bool) for predicted in predictions]
+    packed = np.ascontiguousarray(np.packbits(np.concatenate([true, *predictions], axis=1), axis=1))
     keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
     _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-    row_true, row_predicted = true[first], predicted[first]
-    # per distinct row: right (1), then per class a hit and a miss (false positive or negative)
+    # per distinct row and prediction: right (1), then per class a hit and a miss (false positive or negative)
+    row_true = true[first]
     per_row = np.concatenate(
-        [(row_true == row_predicted).all(axis=1, keepdims=True), row_true & row_predicted, row_true ^ row_predicted], axis=1
+        [
+            part
+            for predicted in predictions
+            for part in (
+                (row_true == predicted[first]).all(axis=1, keepdims=True), row_true & predicted[first], row_true ^ predicted[first]
+            )
+        ],
+        axis=1,
     ).astype(np.float64)
     rng = np.random.default_rng(seed)
     if len(counts) <= max_units:
@@ -97,20 +137,17 @@ def bootstrap_intervals(
         membership = scipy.sparse.csr_matrix((np.ones(len(true)), (groups, inverse.ravel())), shape=(max_units, len(counts)))
         units, sizes = membership @ per_row, np.bincount(groups, minlength=max_units)
         draws = rng.multinomial(max_units, np.full(max_units, 1 / max_units), size=resamples)  # (resamples, groups)
-    totals = draws @ units  # (resamples, 1 + 2 classes)
-    hits, misses = totals[:, 1 : 1 + classes], totals[:, 1 + classes :]
-    accuracy = totals[:, 0] / (draws @ sizes)
-    f1 = np.divide(2 * hits, 2 * hits + misses, out=np.zeros(hits.shape), where=2 * hits + misses > 0)
-    bounds = [(1 - confidence) / 2, (1 + confidence) / 2]
-    return {
-        "confidence": confidence,
-        "resamples": resamples,
-        "accuracy": [float(value) for value in np.quantile(accuracy, bounds)],
-        "macro_f1": [float(value) for value in np.quantile(f1.mean(axis=1), bounds)],
-    }
+    totals = draws @ units  # (resamples, predictions * (1 + 2 classes))
+    texts, classes = draws @ sizes, true.shape[1]
+    scores = []
+    for block in np.split(totals, len(predictions), axis=1):
+        hits, misses = block[:, 1 : 1 + classes], block[:, 1 + classes :]
+        f1 = np.divide(2 * hits, 2 * hits + misses, out=np.zeros(hits.shape), where=2 * hits + misses > 0)
+        scores.append((block[:, 0] / texts, f1.mean(axis=1)))
+    return scores
 
 
-def evaluate_judged(label_set, judged, where=None, misclassified=None):
+def evaluate_judged(label_set, judged, where=None, misclassified=None, other_judged=None):
     """``evaluate_predictions`` of a model's judgement of labelled texts.
 
     Args:
@@ -118,13 +155,18 @@ def evaluate_judged(label_set, judged, where=None, misclassified=None):
             indicators (n, classes), and the probabilities (n, classes) the prediction came from.
         where: ``where(i)`` names text ``i`` in the records (default ``"example i"``).
         misclassified: None, or a list to which ``misclassified_texts``' records are appended.
+        other_judged: None, or another model's judgement of the same texts: the report then holds
+            ``against_report``'s as ``against``.
     """
     if misclassified is not None:
         misclassified.extend(misclassified_texts(label_set, *judged, where))
-    return evaluate_predictions(label_set, judged[1], judged[3])
+    report = evaluate_predictions(label_set, judged[1], judged[3])
+    if other_judged is not None:
+        report["against"] = against_report(label_set, report, judged[1], judged[3], other_judged[3])
+    return report
 
 
-def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, misclassified=None):
+def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, misclassified=None, other_judge=None):
     """``evaluate_predictions`` on a labelled file of any size, read and predicted ``batch_size``
     texts at a time (``textlstm.data.iter_corpora``, whose ``skipped`` this takes); only the true
     and predicted indicators are kept, as (n, classes) bools, and the misclassified texts' records
@@ -133,15 +175,47 @@ def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, mis
     Args:
         judge: (texts, labels, where, batch_size) -> (texts, true, probabilities, predicted), as
             ``evaluate_judged`` takes them: a model's.
+        other_judge: None, or another model's: the report then holds ``against_report``'s as
+            ``against``.
     """
-    true, predicted = [], []
+    true, predicted, other = [], [], []
     for part in iter_corpora(path, options, batch_size, skipped=skipped):
         judged = judge(part.texts, part.labels, part.where, batch_size)
         if misclassified is not None:
             misclassified.extend(misclassified_texts(label_set, *judged, part.where))
         true.append(np.asarray(judged[1], dtype=bool))
         predicted.append(np.asarray(judged[3], dtype=bool))
-    return evaluate_predictions(label_set, np.concatenate(true), np.concatenate(predicted))
+        if other_judge is not None:
+            other.append(np.asarray(other_judge(part.texts, part.labels, part.where, batch_size)[3], dtype=bool))
+    true, predicted = np.concatenate(true), np.concatenate(predicted)
+    report = evaluate_predictions(label_set, true, predicted)
+    if other_judge is not None:
+        report["against"] = against_report(label_set, report, true, predicted, np.concatenate(other))
+    return report
+
+
+def against_report(label_set, ours, true, predicted, other):
+    """Another model's predictions ``other`` on the same texts: its own report, and this model's
+    accuracy and macro-F1 (in ``ours``, its report) minus its own, with ``paired_intervals``'."""
+    other_report = evaluate_predictions(label_set, true, other)
+    return {
+        "report": other_report,
+        "accuracy": ours["accuracy"] - other_report["accuracy"],
+        "macro_f1": ours["macro_f1"] - other_report["macro_f1"],
+        "intervals": paired_intervals(true, predicted, other),
+    }
+
+
+def format_against(report, name, other_name):
+    """The difference of ``report["against"]`` as a line per metric, in points."""
+    against = report["against"]
+    intervals = against["intervals"]
+    share = f"{intervals['confidence']:.0%}"
+    lines = [f"{name} minus {other_name}, on the same texts:"]
+    for key, label in ("accuracy", "accuracy"), ("macro_f1", "macro-F1"):
+        low, high = intervals[key]
+        lines.append(f"{label:<10} {100 * against[key]:+.2f} points   {share} paired interval {100 * low:+.2f} to {100 * high:+.2f}")
+    return "\n".join(lines)
 
 
 def misclassified_texts(label_set, texts, true, probabilities, predicted, where=None):

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from textlstm import __version__
 from textlstm.config import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Config, upgrade_config
-from textlstm.errors import ExportError
+from textlstm.errors import DataError, ExportError
 from textlstm.evaluation import evaluate_file, evaluate_judged
 from textlstm.files import apply_umask, nearest_existing
 from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
@@ -347,7 +347,7 @@ class Predictor:
         """Predicted label strings, shape (n,)."""
         return self.predict_outputs(texts, batch_size)["label"]
 
-    def evaluate(self, texts, labels, where=None, misclassified=None):
+    def evaluate(self, texts, labels, where=None, misclassified=None, against=None):
         """Metrics of the export's predictions on labelled texts (see ``evaluate_predictions``).
 
         Args:
@@ -355,13 +355,17 @@ class Predictor:
                 and in records.
             misclassified: None, or a list to which a record of each misclassified text is
                 appended (``textlstm.evaluation.misclassified_texts``).
+            against: None, or another model with the same classes, as ``TextClassifier.evaluate``
+                takes it.
         """
-        return evaluate_judged(self.label_set, self._judge(texts, labels, where), where, misclassified)
+        other = against and judge_of(against, self.classes_)(texts, labels, where)
+        return evaluate_judged(self.label_set, self._judge(texts, labels, where), where, misclassified, other)
 
-    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None):
+    def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None, against=None):
         """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
         ``textlstm.evaluation.evaluate_file``); records name the file and line."""
-        return evaluate_file(self.label_set, self._judge, path, options, batch_size, skipped, misclassified)
+        other_judge = against and judge_of(against, self.classes_)
+        return evaluate_file(self.label_set, self._judge, path, options, batch_size, skipped, misclassified, other_judge)
 
     def _judge(self, texts, labels, where=None, batch_size=PREDICT_BATCH):
         """(texts, true, probabilities, predicted), as ``TextClassifier._judge`` gives them."""
@@ -369,6 +373,22 @@ class Predictor:
         true = self.label_set.encode(list(labels), where)
         probabilities = self.predict_proba(texts, batch_size)
         return texts, true, probabilities, self.label_set.decide(probabilities, self.metadata["thresholds"])
+
+
+def judge_of(model, classes):
+    """The judging function (``TextClassifier._judge``) of ``model``, another model to evaluate
+    ``against``: a fitted TextClassifier or a loaded export whose classes are ``classes``.
+
+    Raises:
+        TypeError: anything else.
+        DataError: other classes.
+    """
+    if not hasattr(model, "_judge") or not hasattr(model, "classes_"):
+        raise TypeError(f"against: expected a fitted TextClassifier or a loaded export, got {type(model).__name__}")
+    theirs, ours = [str(name) for name in model.classes_], [str(name) for name in classes]
+    if theirs != ours:
+        raise DataError(f"against: the other model predicts other classes ({', '.join(theirs)}) than this one ({', '.join(ours)})")
+    return model._judge
 
 
 def log_probabilities(probabilities):
