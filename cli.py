@@ -533,11 +533,8 @@ def _records_text(records, fields, output_format):
     """``records`` (dicts with ``fields``) as CSV or TSV with a header row, or as JSON lines."""
     if output_format == "jsonl":
         return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t" if output_format == "tsv" else ",", lineterminator="\n")
-    writer.writerow(fields)
-    writer.writerows([record[field] for field in fields] for record in records)
-    return buffer.getvalue()
+    rows = [fields, *([record[field] for field in fields] for record in records)]
+    return _csv_text(rows, delimiter="\t" if output_format == "tsv" else ",")
 
 
 @main.command()
@@ -576,9 +573,9 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
     if texts:
         parts = [corpus_from_lines(texts, source="arguments")]
     elif input_file and input_file != "-":
-        parts = _input_parts(input_file, options, batch_size)
-        if detect_format(input_file, options.format) == "folder":
-            names = ["file"]  # _input_parts keeps each text's file
+        folder = detect_format(input_file, options.format) == "folder"
+        parts = _input_parts(input_file, options, batch_size, keep_files=folder)
+        names = ["file"] if folder else names
     elif input_file == "-" or not sys.stdin.isatty():
         parts = _line_parts(sys.stdin, batch_size)
     else:
@@ -592,13 +589,12 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
             click.echo(chunk, nl=False)
 
 
-def _input_parts(path, options, size):
+def _input_parts(path, options, size, keep_files=False):
     """The --input file's texts as Corpora of ``size``, read lazily; then a line about skipped bad
-    rows. A folder's parts keep each text's file as ``kept["file"]``."""
+    rows. With ``keep_files`` (a folder's), each part keeps each text's file as ``kept["file"]``."""
     skipped = []
-    folder = detect_format(path, options.format) == "folder"
     for part in iter_corpora(path, options, size, labelled=False, skipped=skipped):
-        yield dataclasses.replace(part, kept={"file": list(part.locations)}) if folder else part
+        yield dataclasses.replace(part, kept={"file": list(part.locations)}) if keep_files else part
     _echo_skipped(path, skipped)
 
 
@@ -650,10 +646,10 @@ def _csv_cells(row, kept_names):
     return [*kept, row["text"], row["label"], row["score"], *[cell for item in row["top_k"] for cell in (item["label"], item["probability"])]]
 
 
-def _csv_text(rows):
-    """CSV lines of ``rows``, lists of cells."""
+def _csv_text(rows, delimiter=","):
+    """CSV lines of ``rows``, lists of cells (TSV with a tab ``delimiter``)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
