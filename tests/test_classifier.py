@@ -66,7 +66,14 @@ def test_fit_returns_self_and_resolves_max_length_and_training_settings():
     assert f"Model: {classifier.model_.count_params():,} parameters" in classifier.preparation_.splitlines()
 
 
-def test_the_parameter_count_leaves_out_the_weights_held_at_0_between_members():
+@pytest.fixture
+def without_training(monkeypatch):
+    """``fit`` decides everything it prints before training (config, tokenizer, model,
+    ``preparation_``) and then trains nothing: for tests of those decisions alone."""
+    monkeypatch.setattr(TextClassifier, "_train", lambda self, *args, **kwargs: self)
+
+
+def test_the_parameter_count_leaves_out_the_weights_held_at_0_between_members(without_training):
     classifier = TextClassifier(**dict(FAST, members=2, epochs=1)).fit(TEXTS, LABELS, verbose=0)
     # One BiLSTM layer of 2 x 8 units a direction over 2 x 16 inputs: each direction's kernel (32, 64)
     # and recurrent kernel (16, 64) hold half their weights at 0, 1,536 a direction.
@@ -92,7 +99,7 @@ def test_the_ngram_branch_reads_past_the_members_max_length():
     np.testing.assert_allclose(recurrent, parts(ids[:, :2])[0], atol=1e-6)  # the first two tokens only
 
 
-def test_cjk_pairs_are_automatic_from_the_training_tokens(fitted):
+def test_cjk_pairs_are_automatic_from_the_training_tokens(fitted, without_training):
     # TEXTS: 35 English words and 20 Chinese characters, so no pair embedding.
     assert fitted.config_.cjk_pairs == 0
     line = "CJK character pairs: none (36.4% of training tokens are CJK characters; automatic: under 50%)"
@@ -109,7 +116,7 @@ def test_cjk_pairs_are_automatic_from_the_training_tokens(fitted):
     assert "CJK character pairs" not in TextClassifier(**dict(FAST, epochs=1)).fit(TEXTS[:8], LABELS[:8], verbose=0).preparation_
 
 
-def test_lowercase_setting_reaches_the_tokenizer():
+def test_lowercase_setting_reaches_the_tokenizer(without_training):
     texts, labels = ["Who is it", "who is it", "Where is it", "where is it"], ["a", "a", "b", "b"]
     cases = ((False, {"Who", "who", "Where", "where"}, "case kept"), (True, {"who", "where"}, "lower-cased"))
     for lowercase, words, printed in cases:
