@@ -15,8 +15,8 @@ from textlstm.data import Corpus
 from textlstm.describe import describe_model
 from textlstm.embeddings import align_vectors
 from textlstm.errors import ConfigError, DataError, NotFittedError
-from textlstm.evaluation import evaluate_file, evaluate_judged, evaluate_predictions
-from textlstm.export import PREDICT_BATCH, judge_of, load_keras_model, log_probabilities, write_export
+from textlstm.evaluation import evaluate_file, evaluate_judged, evaluate_predictions, judge_of
+from textlstm.export import PREDICT_BATCH, load_keras_model, log_probabilities, write_export
 from textlstm.labels import LabelSet, split_labels
 from textlstm.model import build_model, embedding_layers, fill_token_tables
 from textlstm.splits import stratified_indices

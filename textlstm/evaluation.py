@@ -5,6 +5,7 @@ import scipy.sparse
 from sklearn import metrics as skm
 
 from textlstm.data import iter_corpora
+from textlstm.errors import DataError
 
 INTERVAL_CONFIDENCE = 0.95
 INTERVAL_RESAMPLES = 1000
@@ -192,6 +193,22 @@ def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, mis
     if other_judge is not None:
         report["against"] = against_report(label_set, report, true, predicted, np.concatenate(other))
     return report
+
+
+def judge_of(model, classes):
+    """The judging function (``TextClassifier._judge``) of ``model``, another model to evaluate
+    ``against``: a fitted TextClassifier or a loaded export whose classes are ``classes``.
+
+    Raises:
+        TypeError: anything else.
+        DataError: other classes.
+    """
+    if not hasattr(model, "_judge") or not hasattr(model, "classes_"):
+        raise TypeError(f"against: expected a fitted TextClassifier or a loaded export, got {type(model).__name__}")
+    theirs, ours = [str(name) for name in model.classes_], [str(name) for name in classes]
+    if theirs != ours:
+        raise DataError(f"against: the other model predicts other classes ({', '.join(theirs)}) than this one ({', '.join(ours)})")
+    return model._judge
 
 
 def against_report(label_set, ours, true, predicted, other):

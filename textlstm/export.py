@@ -25,8 +25,8 @@ import tensorflow as tf
 
 from textlstm import __version__
 from textlstm.config import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, Config, upgrade_config
-from textlstm.errors import DataError, ExportError
-from textlstm.evaluation import evaluate_file, evaluate_judged
+from textlstm.errors import ExportError
+from textlstm.evaluation import evaluate_file, evaluate_judged, judge_of
 from textlstm.files import apply_umask, nearest_existing
 from textlstm.fused_lstm import FUSED_MAX_BATCH, predicts_fused
 from textlstm.labels import LabelSet
@@ -373,22 +373,6 @@ class Predictor:
         true = self.label_set.encode(list(labels), where)
         probabilities = self.predict_proba(texts, batch_size)
         return texts, true, probabilities, self.label_set.decide(probabilities, self.metadata["thresholds"])
-
-
-def judge_of(model, classes):
-    """The judging function (``TextClassifier._judge``) of ``model``, another model to evaluate
-    ``against``: a fitted TextClassifier or a loaded export whose classes are ``classes``.
-
-    Raises:
-        TypeError: anything else.
-        DataError: other classes.
-    """
-    if not hasattr(model, "_judge") or not hasattr(model, "classes_"):
-        raise TypeError(f"against: expected a fitted TextClassifier or a loaded export, got {type(model).__name__}")
-    theirs, ours = [str(name) for name in model.classes_], [str(name) for name in classes]
-    if theirs != ours:
-        raise DataError(f"against: the other model predicts other classes ({', '.join(theirs)}) than this one ({', '.join(ours)})")
-    return model._judge
 
 
 def log_probabilities(probabilities):
