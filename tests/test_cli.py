@@ -21,11 +21,8 @@ from textlstm.errors import DataError
 
 HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-FAST_OPTIONS = ["--epochs", "30", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.02",
-                "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
-# conftest.STREAMED: a streamed fit pays a new tf.data iterator each epoch, so fewer, larger steps.
-STREAMED_OPTIONS = ["--epochs", "12", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.05",
-                    "--dropout", "0", "--batch-size", "4", "--patience", "30", "--quiet"]
+FAST_OPTIONS = ["--epochs", "12", "--units", "8", "--embedding-dim", "16", "--learning-rate", "0.05",
+                "--dropout", "0", "--batch-size", "4", "--patience", "12", "--quiet"]
 
 
 def write_csv(path, texts, labels, header="text,label"):
@@ -511,7 +508,7 @@ def test_train_streaming(workspace, tmp_path):
     test = tmp_path / "test.csv"
     test.write_text((workspace / "test.csv").read_text() + "a bad,row,here\n")
     result = run("train", "--train", workspace / "train.csv", "--dev", workspace / "train.csv", "--test",
-                 test, "--on-bad-row", "skip", "--streaming", "--output", tmp_path / "m", *STREAMED_OPTIONS, "--members", "1")
+                 test, "--on-bad-row", "skip", "--streaming", "--output", tmp_path / "m", *FAST_OPTIONS, "--members", "1")
     assert result.exit_code == 0, result.output
     assert f"Streaming {workspace / 'train.csv'}" in result.output
     assert f"{test}: skipped 1 bad row (line 6)" in result.output  # the test file is read in parts, after training

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import LABELS, STREAMED, TEXTS, write_weighted_csv
+from conftest import FAST, LABELS, TEXTS, write_weighted_csv
 from textlstm import TextClassifier
 from textlstm.config import Config
 from textlstm.errors import DataError
@@ -110,9 +110,9 @@ def test_streamed_fit_overfits_the_tiny_corpus_and_leaves_out_texts_of_weight_0(
     validation = write_rows(tmp_path / "dev.csv", [["text", "label"], *zip(TEXTS, LABELS)])  # no weight column
     epochs = []
     callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
-    classifier = TextClassifier(**STREAMED).fit_file(path, ReadOptions(weight_column="weight"), validation, verbose=0, callbacks=[callback])
-    assert len(classifier.history_["loss"]) == STREAMED["epochs"]  # every epoch re-reads the file
-    assert epochs == list(range(STREAMED["epochs"]))
+    classifier = TextClassifier(**FAST).fit_file(path, ReadOptions(weight_column="weight"), validation, verbose=0, callbacks=[callback])
+    assert len(classifier.history_["loss"]) == FAST["epochs"]  # every epoch re-reads the file
+    assert epochs == list(range(FAST["epochs"]))
     assert classifier.score(TEXTS, LABELS) == 1.0
     assert classifier.validation_report_["examples"] == len(TEXTS)
     assert classifier.vocabulary_report_ == build_vocabulary(TEXTS + TEXTS, "auto", 20000, 1)
@@ -131,7 +131,7 @@ def test_a_file_changed_during_training_is_a_one_line_error(tmp_path, change, me
     the DataError itself, naming the file (and the line)."""
     path = write_rows(tmp_path / "t.csv", [["text", "label"], *zip(TEXTS, LABELS), *zip(TEXTS, LABELS)])
     changed = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epoch == 0 and change(path))
-    classifier = TextClassifier(**dict(STREAMED, epochs=3, ngrams=1))
+    classifier = TextClassifier(**dict(FAST, epochs=3, ngrams=1))
     with pytest.raises(DataError, match=f"^{re.escape(message.format(path=path))}$"):
         classifier.fit_file(path, validation_path=write_rows(tmp_path / "dev.csv", [["text", "label"], *zip(TEXTS, LABELS)]),
                             verbose=0, callbacks=[changed])
