@@ -107,7 +107,7 @@ def test_a_failed_run_names_itself_and_writes_nothing(compare, tmp_path, monkeyp
     monkeypatch.setattr("sys.argv", ["compare.py", str(bad), str(good), "--systems", "tfidf", "--json", str(output)])
     with pytest.raises(SystemExit) as raised:
         compare.main()
-    assert str(raised.value) == f"tfidf on bad (seed 1) failed: DataError('{bad / 'train.csv'}, line 3: 1 fields, but the header has 2')"
+    assert str(raised.value) == f"tfidf on bad (seed 1) failed: DataError('{bad / 'train.csv'}, line 3: 1 field, but the header has 2')"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad", "good"]
 
 

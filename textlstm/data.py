@@ -364,6 +364,15 @@ def _csv_problem(error):
     return str(error)
 
 
+def _width_problem(fields, width, first, last):
+    """A row of ``fields`` fields under a header of ``width``, read from lines ``first``..``last``:
+    one that runs over several lines most likely holds a quote left open."""
+    found = f"{fields} field" + ("" if fields == 1 else "s")
+    if last > first:
+        return f"{found} over lines {first}-{last}, but the header has {width} (a quote left open?)"
+    return f"{found}, but the header has {width}"
+
+
 def _csv_rows(path, options, labelled, format):
     delimiter = _sniff_delimiter(path, options, format)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))  # process-wide; only ever raised
@@ -419,7 +428,7 @@ def _csv_rows(path, options, labelled, format):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if width is not None and len(row) != width:
-            yield _BadRow(line, f"{len(row)} fields, but the header has {width}")
+            yield _BadRow(line, _width_problem(len(row), width, line, counter.count))
             continue
         if max(positions) >= len(row):
             yield _BadRow(line, f"{len(row)} fields, column {max(positions)} is missing")
