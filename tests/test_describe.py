@@ -3,7 +3,7 @@
 import pytest
 
 from textlstm.config import Config
-from textlstm.describe import describe_model, format_description, parameter_formula
+from textlstm.describe import describe_model, flow_order, format_description, parameter_formula
 from textlstm.model import build_model
 
 
@@ -78,3 +78,22 @@ def test_members_share_each_rnn_layer_and_each_has_the_same_head():
     )
     assert description.total == model.count_params() - rnn.held_at_zero
     assert "equal to Keras's count less the 5,376 weights held at 0 between members" in format_description(description)
+
+
+def test_layers_are_listed_as_the_data_flows_one_branch_at_a_time():
+    """Keras lists the branches' layers by depth, alternating; describe lists each branch in turn:
+    each member's embedding, the shared RNN, each member's head, then the n-gram branch, then the mix."""
+    model = build_model(Config(units=8, embedding_dim=6, members=2, pooling="max"), 20, 3)
+    assert [layer.name for layer in model.layers][:4] == ["token_ids", "member1_embedding", "member2_embedding", "hashed_ngrams"]
+    assert [row.name for row in describe_model(model).rows] == [
+        "token_ids",
+        "member1_embedding", "member1_embedding_dropout", "member2_embedding", "member2_embedding_dropout",
+        "member_embeddings", "bidirectional_lstm_1", "member_split",
+        "member1_max_pooling", "member1_pooled_dropout", "member1_probabilities",
+        "member2_max_pooling", "member2_pooled_dropout", "member2_probabilities",
+        "recurrent_probabilities",
+        "hashed_ngrams", "ngram_weights", "char_ngrams", "char_ngram_weights", "non_cjk_share", "ngram_logits",
+        "tfidf_probabilities", "naive_bayes_weights", "naive_bayes_probabilities", "ngram_probabilities",
+        "probabilities",
+    ]
+    assert sorted(layer.name for layer in flow_order(model)) == sorted(layer.name for layer in model.layers)

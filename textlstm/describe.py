@@ -67,16 +67,45 @@ def describe_model(model, time_major=False):
         time_major: write sequence shapes as (time, batch, features).
 
     Returns:
-        Description.
+        Description, its rows in ``flow_order``.
     """
     rows, states = [], []
-    for layer in model.layers:
+    for layer in flow_order(model):
         formula, parameters = parameter_formula(layer)
         held = sum(int((~variable.constraint.kept(tuple(variable.shape))).sum()) for variable in _blocked(layer))
         shape = _shape(layer, time_major)
         rows.append(LayerRow(layer.name, type(layer).__name__, shape, formula, parameters, layer.count_params(), held))
         states.extend(_states(layer))
     return Description(rows, states, _pooling(model, time_major), sum(row.parameters for row in rows), time_major)
+
+
+def flow_order(model):
+    """The model's layers in the order the data flows through them, one branch at a time.
+
+    Keras lists a functional model's layers by depth, so the layers of parallel branches alternate
+    (an embedding, then an n-gram layer, then an LSTM). Here each output is traced back to the
+    input depth-first, each layer after all the layers it reads: the recurrent branch (each member's
+    embedding in turn, the RNN, each member's head), then the n-gram branch, then their mix, as
+    ``textlstm.model`` draws them.
+
+    Returns:
+        list of the layers in ``model.layers``, each once.
+    """
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for parent in node.parent_nodes:
+            visit(parent)
+        order.append(node.operation)
+
+    for tensor in model.outputs:
+        operation, node_index, _ = tensor._keras_history
+        visit(operation._inbound_nodes[node_index])
+    layers = {id(layer) for layer in model.layers}
+    return [operation for operation in order if id(operation) in layers]
 
 
 def parameter_formula(layer):
