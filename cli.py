@@ -69,7 +69,7 @@ from textlstm.data import (  # noqa: E402
 )
 from textlstm.datasets import registry, sample_path  # noqa: E402
 from textlstm.errors import ConfigError, DataError, TextlstmError  # noqa: E402
-from textlstm.evaluation import format_against, format_report  # noqa: E402
+from textlstm.evaluation import MISCLASSIFIED_FIELDS, format_against, format_report  # noqa: E402
 from textlstm.describe import describe_model, format_description  # noqa: E402
 from textlstm.embeddings import check_vectors_path  # noqa: E402
 from textlstm.explain import explanations_html, format_explanation  # noqa: E402
@@ -190,6 +190,23 @@ def read_options(format_option="--format"):
         return command
 
     return decorate
+
+
+def _kept_columns(values, reserved, what):
+    """--keep-column's values as (column, name) pairs (COLUMN=NAME renames); a name given twice, or
+    one of ``reserved``, the fields of the ``what`` themselves, is a usage error."""
+    kept = [value.rsplit("=", 1) if "=" in value else (value, value) for value in values]
+    names = [name for _, name in kept]
+    twice = [name for index, name in enumerate(names) if name in names[:index]]
+    if twice:
+        raise click.BadParameter(f"two columns would be copied as {twice[0]!r}; give one another name with COLUMN=NAME", param_hint="'--keep-column'")
+    taken = [name for name in names if name in reserved]
+    if taken:
+        raise click.BadParameter(
+            f"{taken[0]!r} is a field of the {what} themselves; copy it under another name, e.g. {taken[0]}=true_{taken[0]}",
+            param_hint="'--keep-column'",
+        )
+    return kept
 
 
 def _column(value):
@@ -476,9 +493,10 @@ def _echo_outcome(classifier, dev_path, quiet):
 @click.option("--output", type=click.Path(dir_okay=False), help="Also save the metrics as JSON to this file.")
 @click.option("--misclassified", "misclassified_file", type=click.Path(dir_okay=False), help="Also write every misclassified text to this .csv, .tsv or .jsonl file (where, text, label, predicted, score, loss), largest loss first: the most confident mistakes.")
 @click.option("--against", "other_dir", type=click.Path(), help="Another export with the same classes, evaluated on the same texts: its report, then EXPORT_DIR's accuracy and macro-F1 minus its own with 95% paired-bootstrap intervals.")
+@click.option("--keep-column", "keep_columns", multiple=True, help="Column (CSV/TSV, a name or a 0-based index) or field (JSONL) of --test copied into each --misclassified record, e.g. an id; COLUMN=NAME copies it under another name. Repeat for several.")
 @dataset_options
 @read_options()
-def evaluate(export_dir, test_file, output, misclassified_file, other_dir, dataset, cache_dir, mirror, **kwargs):
+def evaluate(export_dir, test_file, output, misclassified_file, other_dir, keep_columns, dataset, cache_dir, mirror, **kwargs):
     """Evaluate an export directory on labelled data (--test FILE, or the test split of --dataset)."""
     options = _read_options(kwargs)
     if bool(test_file) == bool(dataset):
@@ -486,6 +504,13 @@ def evaluate(export_dir, test_file, output, misclassified_file, other_dir, datas
     misclassified_format = misclassified_file and _records_format(misclassified_file, "--misclassified")
     if output and misclassified_file and Path(output).resolve() == Path(misclassified_file).resolve():
         raise click.UsageError("--output and --misclassified name the same file; give each its own")
+    kept = _kept_columns(keep_columns, MISCLASSIFIED_FIELDS, "misclassified records")
+    if kept:
+        if not misclassified_file:
+            raise click.UsageError("--keep-column copies columns into the --misclassified records; give --misclassified FILE")
+        if dataset:
+            raise click.UsageError("--keep-column copies columns of a --test file; a --dataset's test split has none to copy")
+        options = dataclasses.replace(options, keep_columns=tuple(_column(column) for column, _ in kept))
     predictor = textlstm.load(export_dir)
     other = other_dir and textlstm.load(other_dir)
     if other and other.classes_.tolist() != predictor.classes_.tolist():
@@ -508,17 +533,16 @@ def evaluate(export_dir, test_file, output, misclassified_file, other_dir, datas
         click.echo("\n" + format_against(report, export_dir, other_dir))
     files = {output: json.dumps(report, indent=2, ensure_ascii=False)} if output else {}
     if misclassified_file:
+        names = {str(_column(column)): name for column, name in kept}  # the records name a column as given
+        misclassified = [{names.get(key, key): value for key, value in record.items()} for record in misclassified]
         misclassified.sort(key=lambda record: -record["loss"])
-        files[misclassified_file] = _records_text(misclassified, MISCLASSIFIED_FIELDS, misclassified_format)
+        files[misclassified_file] = _records_text(misclassified, [*names.values(), *MISCLASSIFIED_FIELDS], misclassified_format)
     write_texts_atomically(files)
     saved = [f"Metrics saved to {output}"] if output else []
     if misclassified_file:
         saved.append(f"{counted(len(misclassified), 'misclassified text')} written to {misclassified_file} (largest loss first)")
     if saved:
         click.echo("\n" + "\n".join(saved))
-
-
-MISCLASSIFIED_FIELDS = ("where", "text", "label", "predicted", "score", "loss")
 
 
 def _records_format(path, option):
@@ -554,21 +578,12 @@ def predict(export_dir, texts, input_file, output_format, top_k, output, batch_s
         raise click.UsageError("give TEXT arguments or --input, not both")
     if texts == ("-",):
         texts, input_file = (), "-"
-    kept = [value.rsplit("=", 1) if "=" in value else (value, value) for value in keep_columns]  # (column, name)
+    kept = _kept_columns(keep_columns, ("text", "label", "score", "top_k", *_top_k_names(top_k)), "predictions")
     if kept:
         if input_file in (None, "-"):
             raise click.UsageError("--keep-column copies columns of an --input file; TEXT arguments and stdin have none")
         options = dataclasses.replace(options, keep_columns=tuple(_column(column) for column, _ in kept))
     names = [name for _, name in kept]
-    twice = [name for index, name in enumerate(names) if name in names[:index]]
-    if twice:
-        raise click.BadParameter(f"two columns would be copied as {twice[0]!r}; give one another name with COLUMN=NAME", param_hint="'--keep-column'")
-    taken = [name for name in names if name in ("text", "label", "score", "top_k", *_top_k_names(top_k))]
-    if taken:
-        raise click.BadParameter(
-            f"{taken[0]!r} is a field of the predictions themselves; copy it under another name, e.g. {taken[0]}=true_{taken[0]}",
-            param_hint="'--keep-column'",
-        )
     predictor = textlstm.load(export_dir)
     if texts:
         parts = [corpus_from_lines(texts, source="arguments")]

@@ -47,7 +47,8 @@ class ReadOptions:
         weight_column: CSV/TSV column or JSONL field holding each example's weight, a number >= 0
             (``Corpus.weights``, for ``fit(..., sample_weight=corpus.weights)``); None: no weights.
         keep_columns: CSV/TSV columns or JSONL fields read as they are into ``Corpus.kept``, e.g.
-            an id to line predictions up with their rows; a JSONL record without one gives None.
+            an id to line predictions (and ``evaluate_file``'s misclassified records) up with their
+            rows; a JSONL record without one gives None.
         header: whether a CSV/TSV file starts with a header row; None: yes, unless every column is
             given by index.
         delimiter: CSV field separator; None: tab for .tsv, else detected among , ; | and tab.
