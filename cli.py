@@ -534,7 +534,9 @@ def evaluate(export_dir, test_file, output, misclassified_file, other_dir, keep_
     files = {output: json.dumps(report, indent=2, ensure_ascii=False)} if output else {}
     if misclassified_file:
         names = {str(_column(column)): name for column, name in kept}  # the records name a column as given
-        misclassified = [{names.get(key, key): value for key, value in record.items()} for record in misclassified]
+        misclassified = [
+            {**{names[column]: value for column, value in record.pop("kept", {}).items()}, **record} for record in misclassified
+        ]
         misclassified.sort(key=lambda record: -record["loss"])
         files[misclassified_file] = _records_text(misclassified, [*names.values(), *MISCLASSIFIED_FIELDS], misclassified_format)
     write_texts_atomically(files)

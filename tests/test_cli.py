@@ -115,11 +115,13 @@ def test_evaluate_keeps_columns_of_the_test_file_in_the_misclassified_records(tr
     _, output = trained
     flipped = [{"cat": "dog", "dog": "cat"}[label] if i == 3 else label for i, label in enumerate(LABELS[:4])]
     write_csv(tmp_path / "t.csv", [f'{text}",id{i},"x' for i, text in enumerate(TEXTS[:4])], flipped, header="text,id,note,label")
-    result = run("evaluate", output, "--test", tmp_path / "t.csv", "--misclassified", tmp_path / "wrong.tsv", "--keep-column", "id=row_id", "--keep-column", "2")
+    result = run("evaluate", output, "--test", tmp_path / "t.csv", "--misclassified", tmp_path / "wrong.tsv",
+                 "--keep-column", "id=row_id", "--keep-column", "2", "--keep-column", "label=given_label")
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "wrong.tsv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "row_id\t2\twhere\ttext\tlabel\tpredicted\tscore\tloss"
-    assert lines[1].startswith(f"id3\tx\t{tmp_path / 't.csv'}, line 5\t{TEXTS[3]}\t{flipped[3]}\t{LABELS[3]}\t") and len(lines) == 2
+    assert lines[0] == "row_id\t2\tgiven_label\twhere\ttext\tlabel\tpredicted\tscore\tloss"
+    assert lines[1].startswith(f"id3\tx\t{flipped[3]}\t{tmp_path / 't.csv'}, line 5\t{TEXTS[3]}\t{flipped[3]}\t{LABELS[3]}\t")
+    assert len(lines) == 2
     assert_one_line_error(run("evaluate", output, "--test", tmp_path / "t.csv", "--keep-column", "id"), 2,
                           "--keep-column copies columns into the --misclassified records; give --misclassified FILE")
     assert_one_line_error(run("evaluate", output, "--test", tmp_path / "t.csv", "--misclassified", tmp_path / "w.csv", "--keep-column", "label"), 2,

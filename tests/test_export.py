@@ -134,16 +134,16 @@ def test_failure_leaves_nothing_half_written(fitted, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_misclassified_records_start_with_the_kept_columns(fitted, tmp_path):
+def test_misclassified_records_hold_the_kept_columns(fitted, tmp_path):
     path = tmp_path / "t.csv"
     rows = [f"r{i},{text},{'dog' if i in (1, 6) else label}" for i, (text, label) in enumerate(zip(TEXTS[:8], LABELS[:8]))]
     path.write_text("\n".join(["id,text,label", *rows]) + "\n", encoding="utf-8")
     records = []
-    fitted.evaluate_file(path, ReadOptions(keep_columns=("id",)), misclassified=records)
-    assert [(r["id"], r["text"], r["label"]) for r in records] == [("r1", TEXTS[1], "dog")]  # row 6 is a dog already
-    assert list(records[0]) == ["id", "where", "text", "label", "predicted", "score", "loss"]
-    with pytest.raises(DataError, match=r"^keep_columns: 'label' is a field of the misclassified records themselves$"):
-        fitted.evaluate_file(path, ReadOptions(keep_columns=("label",)), misclassified=[])
+    fitted.evaluate_file(path, ReadOptions(keep_columns=("id", "label", 1)), misclassified=records)
+    assert [(r["text"], r["label"], r["kept"]) for r in records] == [(TEXTS[1], "dog", {"id": "r1", "label": "dog", "1": TEXTS[1]})]  # row 6 is a dog already
+    assert list(records[0]) == ["where", "text", "label", "predicted", "score", "loss", "kept"]
+    fitted.evaluate_file(path, misclassified=records)
+    assert "kept" not in records[1]
 
 
 def test_multi_label_export_joins_labels(multi_label_fitted, tmp_path):

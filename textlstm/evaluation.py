@@ -171,7 +171,7 @@ def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, mis
     """``evaluate_predictions`` on a labelled file of any size, read and predicted ``batch_size``
     texts at a time (``textlstm.data.iter_corpora``, whose ``skipped`` this takes); only the true
     and predicted indicators are kept, as (n, classes) bools, and the misclassified texts' records
-    where ``misclassified`` is a list, each starting with its row's ``options.keep_columns``.
+    where ``misclassified`` is a list, with its row's ``options.keep_columns`` as ``kept``.
 
     Args:
         judge: (texts, labels, where, batch_size) -> (texts, true, probabilities, predicted), as
@@ -179,10 +179,6 @@ def evaluate_file(label_set, judge, path, options, batch_size, skipped=None, mis
         other_judge: None, or another model's: the report then holds ``against_report``'s as
             ``against``.
     """
-    kept = options.keep_columns if options and misclassified is not None else ()
-    taken = [column for column in kept if str(column) in MISCLASSIFIED_FIELDS]
-    if taken:
-        raise DataError(f"keep_columns: {str(taken[0])!r} is a field of the misclassified records themselves")
     true, predicted, other = [], [], []
     for part in iter_corpora(path, options, batch_size, skipped=skipped):
         judged = judge(part.texts, part.labels, part.where, batch_size)
@@ -247,8 +243,8 @@ def misclassified_texts(label_set, texts, true, probabilities, predicted, where=
         true, predicted: indicators, shape (n, classes).
         probabilities: the model's, shape (n, classes).
         where: ``where(i)`` names text ``i``, e.g. ``"test.csv, line 7"`` (default ``"example i"``).
-        kept: None, or ``{column: [value per text]}`` (``Corpus.kept``): each record starts with
-            its text's values, under the column's name (an index as digits).
+        kept: None, or ``{column: [value per text]}`` (``Corpus.kept``): each record then also
+            holds ``kept``, ``{column (an index as digits): the text's value}``.
 
     Returns:
         A list of JSON-ready dicts: ``where``, ``text``, ``label`` (the true labels, several joined
@@ -270,10 +266,8 @@ def misclassified_texts(label_set, texts, true, probabilities, predicted, where=
         losses = -np.log(clipped[hits])  # one true column a row
     where = where or (lambda row: f"example {row}")
     true_names, predicted_names = label_set.decode(true[wrong]), label_set.decode(predicted[wrong])
-    kept = kept or {}
-    return [
+    records = [
         {
-            **{str(column): values[row] for column, values in kept.items()},
             "where": where(int(row)),
             "text": str(texts[row]),
             "label": true_names[i],
@@ -283,6 +277,9 @@ def misclassified_texts(label_set, texts, true, probabilities, predicted, where=
         }
         for i, row in enumerate(wrong)
     ]
+    for record, row in zip(records, wrong) if kept else ():
+        record["kept"] = {str(column): values[row] for column, values in kept.items()}
+    return records
 
 
 MISCLASSIFIED_FIELDS = ("where", "text", "label", "predicted", "score", "loss")
