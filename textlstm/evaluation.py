@@ -277,8 +277,9 @@ def misclassified_texts(label_set, texts, true, probabilities, predicted, where=
         }
         for i, row in enumerate(wrong)
     ]
-    for record, row in zip(records, wrong) if kept else ():
-        record["kept"] = {str(column): values[row] for column, values in kept.items()}
+    if kept:
+        for record, row in zip(records, wrong):
+            record["kept"] = {str(column): values[row] for column, values in kept.items()}
     return records
 
 
