@@ -1,5 +1,6 @@
 """describe: parameter formulas equal Keras's counts; shapes, states and the pooling input are named."""
 
+import keras
 import pytest
 
 from textlstm.config import Config
@@ -97,3 +98,10 @@ def test_layers_are_listed_as_the_data_flows_one_branch_at_a_time():
         "probabilities",
     ]
     assert sorted(layer.name for layer in flow_order(model)) == sorted(layer.name for layer in model.layers)
+
+
+def test_a_layer_called_twice_is_listed_once_where_it_is_first_read():
+    inputs = keras.Input((3,), name="x")
+    shared = keras.layers.Dense(3, name="shared")
+    outputs = keras.layers.Add(name="sum")([shared(inputs), shared(keras.layers.ReLU(name="relu")(inputs))])
+    assert [layer.name for layer in flow_order(keras.Model(inputs, outputs))] == ["x", "shared", "relu", "sum"]

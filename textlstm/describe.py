@@ -105,7 +105,7 @@ def flow_order(model):
         operation, node_index, _ = tensor._keras_history
         visit(operation._inbound_nodes[node_index])
     layers = {id(layer) for layer in model.layers}
-    return [operation for operation in order if id(operation) in layers]
+    return list({id(operation): operation for operation in order if id(operation) in layers}.values())  # a layer called twice: once
 
 
 def parameter_formula(layer):
