@@ -1,4 +1,5 @@
-"""The README stays true: its configuration reference lists every Config field with its default."""
+"""The README stays true: its configuration reference lists every Config field with its default, and
+the describe output it walks through is what describe prints."""
 
 import dataclasses
 from pathlib import Path
@@ -18,3 +19,12 @@ def test_configuration_reference_lists_every_field():
 def test_first_commands():
     assert 'pip install -e ".[test]" && textlstm train' in README
     assert "python -m pytest" in README
+
+
+def test_the_describe_walkthrough_is_what_describe_prints():
+    from textlstm.describe import describe_model, format_description
+    from textlstm.model import build_model
+
+    quoted = README.split("**Reading it.**")[1].split("```")[1].strip("\n")
+    model = build_model(Config(members=1, ngrams=1, num_layers=2), vocabulary_size=1000, num_classes=3)
+    assert quoted == format_description(describe_model(model))
