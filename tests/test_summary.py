@@ -14,7 +14,7 @@ def test_summary_counts():
     assert split["tokens"][100] == 4  # 猫 在 睡 觉
     assert split["characters"][100] == 5
     assert split["vocabulary"] == 10  # a b c A B C 猫 在 睡 觉: case kept, as training keeps it
-    assert (split["empty"], split["duplicates"]) == (1, 1)
+    assert (split["empty"], split["duplicates"], split["conflicting"]) == (1, 1, 0)
     assert report["overlap"] == {"train/test": 1}
     text = format_summary(report)
     assert "train: 4 rows, 3 classes, vocabulary 10 tokens" in text
@@ -27,3 +27,15 @@ def test_counts_read_as_english():
     assert one.splitlines()[0] == "data: 1 row, 1 class, vocabulary 1 token"
     many = Corpus("d", [f"w{i}" for i in range(1200)], ["a", "b"] * 600, list(range(1, 1201)))
     assert format_summary(summarize({"data": many})).splitlines()[0] == "data: 1,200 rows, 2 classes, vocabulary 1,200 tokens"
+
+
+def test_texts_given_different_labels_are_counted_once_each():
+    texts = ["good film", "Good film ", "good film", "bad film", "bad film", "", "", "odd", "odd"]
+    labels = ["pos", "pos", "neg", "neg", "neg", "pos", "neg", ["a", "b"], ["b", "a"]]
+    split = summarize({"data": Corpus("d", texts, labels, list(range(1, 10)))})["splits"]["data"]
+    # "good film" (case and spaces aside) carries pos and neg; "bad film" only neg; empty texts are
+    # counted as empty; "odd" has the same label set twice.
+    assert (split["empty"], split["duplicates"], split["conflicting"]) == (2, 5, 1)
+    assert "  empty texts: 2; duplicate texts: 5; texts given different labels: 1" in format_summary(
+        summarize({"data": Corpus("d", texts, labels, list(range(1, 10)))})
+    ).splitlines()

@@ -1,4 +1,5 @@
-"""A data report: class balance, text lengths, vocabulary, empty and duplicate rows, split overlap."""
+"""A data report: class balance, text lengths, vocabulary, empty and duplicate rows (and texts given
+different labels), split overlap."""
 
 import collections
 
@@ -37,12 +38,22 @@ def summarize(splits, mode="auto", lowercase=False):
             "vocabulary": vocabulary.distinct_tokens,
             "empty": sum(1 for key in keys if not key),
             "duplicates": len(keys) - len(set(keys)),
+            "conflicting": _conflicting(keys, corpus.labels),
         }
     names = list(splits)
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
             report["overlap"][f"{first}/{second}"] = len(overlap(splits[first], splits[second]))
     return report
+
+
+def _conflicting(keys, labels):
+    """How many distinct non-empty texts (by ``keys``) occur with more than one label (or label set)."""
+    seen = collections.defaultdict(set)
+    for key, label in zip(keys, labels):
+        if key:
+            seen[key].add(tuple(sorted(label)) if isinstance(label, list) else label)
+    return sum(1 for found in seen.values() if len(found) > 1)
 
 
 def format_summary(report):
@@ -61,7 +72,10 @@ def format_summary(report):
             f"  characters per text: median {split['characters'][50]}, 95th percentile {split['characters'][95]}, "
             f"max {split['characters'][100]}"
         )
-        lines.append(f"  empty texts: {split['empty']}; duplicate texts: {split['duplicates']}")
+        lines.append(
+            f"  empty texts: {split['empty']}; duplicate texts: {split['duplicates']}; "
+            f"texts given different labels: {split['conflicting']}"
+        )
         width = max(len(label) for label in split["classes"]) + 2
         for label, count in split["classes"].items():
             lines.append(f"    {label:<{width}}{count:>8}  {100 * count / total:5.1f}%")
