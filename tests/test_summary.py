@@ -32,10 +32,9 @@ def test_counts_read_as_english():
 def test_texts_given_different_labels_are_counted_once_each():
     texts = ["good film", "Good film ", "good film", "bad film", "bad film", "", "", "odd", "odd"]
     labels = ["pos", "pos", "neg", "neg", "neg", "pos", "neg", ["a", "b"], ["b", "a"]]
-    split = summarize({"data": Corpus("d", texts, labels, list(range(1, 10)))})["splits"]["data"]
+    report = summarize({"data": Corpus("d", texts, labels, list(range(1, 10)))})
+    split = report["splits"]["data"]
     # "good film" (case and spaces aside) carries pos and neg; "bad film" only neg; empty texts are
     # counted as empty; "odd" has the same label set twice.
     assert (split["empty"], split["duplicates"], split["conflicting"]) == (2, 5, 1)
-    assert "  empty texts: 2; duplicate texts: 5; texts given different labels: 1" in format_summary(
-        summarize({"data": Corpus("d", texts, labels, list(range(1, 10)))})
-    ).splitlines()
+    assert "  empty texts: 2; duplicate texts: 5; texts given different labels: 1" in format_summary(report).splitlines()
