@@ -310,3 +310,9 @@ def test_invalid_options_name_the_setting():
         ReadOptions(encoding="klingon")
     with pytest.raises(ConfigError, match="on_bad_row: expected error or skip"):
         ReadOptions(on_bad_row="ignore")
+
+
+def test_a_headerless_row_without_the_label_column_names_its_line(tmp_path):
+    path = write(tmp_path, "bare.csv", "a,x\nb\n")
+    with pytest.raises(DataError, match=r"bare.csv, line 2: 1 field, column 1 is missing$"):
+        read_corpus(path, ReadOptions(text_columns=(0,), label_column=1))

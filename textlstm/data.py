@@ -368,7 +368,7 @@ def _csv_problem(error):
 def _width_problem(fields, width, first, last):
     """A row of ``fields`` fields under a header of ``width``, read from lines ``first``..``last``:
     one that runs over several lines most likely holds a quote left open."""
-    found = f"{fields} field" + ("" if fields == 1 else "s")
+    found = counted(fields, "field")
     if last > first:
         return f"{found} over lines {first}-{last}, but the header has {width} (a quote left open?)"
     return f"{found}, but the header has {width}"
@@ -432,7 +432,7 @@ def _csv_rows(path, options, labelled, format):
             yield _BadRow(line, _width_problem(len(row), width, line, counter.count))
             continue
         if max(positions) >= len(row):
-            yield _BadRow(line, f"{len(row)} fields, column {max(positions)} is missing")
+            yield _BadRow(line, f"{counted(len(row), 'field')}, column {max(positions)} is missing")
             continue
         text = " ".join(row[position] for position in text_positions)
         label = weight = None
