@@ -363,7 +363,8 @@ class Predictor:
 
     def evaluate_file(self, path, options=None, batch_size=PREDICT_BATCH, skipped=None, misclassified=None, against=None):
         """``evaluate`` on a labelled file of any size, ``batch_size`` texts at a time (see
-        ``textlstm.evaluation.evaluate_file``); records name the file and line."""
+        ``textlstm.evaluation.evaluate_file``); records name the file and line, and hold the
+        row's ``options.keep_columns`` as ``kept``."""
         other_judge = against and judge_of(against, self.classes_)
         return evaluate_file(self.label_set, self._judge, path, options, batch_size, skipped, misclassified, other_judge)
 
